@@ -1,0 +1,164 @@
+"""Canonical bytes and the small text encodings the ledger's wire formats use.
+
+Every signed or hashed JSON value in chainledger is serialized with the JSON
+Canonicalization Scheme (RFC 8785), through the `rfc8785` package, so that any
+party re-encoding the same value gets the same bytes.
+
+The JSON data model allowed on the ledger is deliberately narrower than JSON:
+objects with string keys, arrays, strings, booleans, null and integers in the
+I-JSON safe range (RFC 7493 section 2.2: |n| <= 2**53 - 1). Floats are refused
+because their canonical form (RFC 8785 section 3.2.2.3) is easy to get wrong
+across languages and nothing on the ledger needs them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import rfc8785
+
+from chainledger.errors import MalformedInput
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_SAFE_INTEGER",
+    "JsonObject",
+    "JsonValue",
+    "b64decode",
+    "b64encode",
+    "canonical",
+    "check_json_value",
+    "hexdecode",
+    "parse_json_object",
+]
+
+JsonValue = Any
+JsonObject = dict[str, Any]
+
+#: RFC 7493 section 2.2 (I-JSON): integers outside +-(2**53 - 1) are not interoperable.
+MAX_SAFE_INTEGER = 2**53 - 1
+_HEX = re.compile(r"(?:[0-9a-f]{2})*")
+
+#: Deeply nested values are refused before they reach a recursive encoder.
+MAX_DEPTH = 32
+
+
+def canonical(value: Mapping[str, Any] | list[Any]) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 bytes of ``value``.
+
+    Raises `MalformedInput` if the value is outside the ledger's data model
+    (floats, unsafe integers, non-string keys, lone surrogates, too deep).
+    """
+    check_json_value(value)
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, UnicodeError, TypeError, ValueError) as exc:
+        raise MalformedInput("value", f"not canonicalizable: {type(exc).__name__}") from exc
+
+
+def check_json_value(value: Any, depth: int = 0) -> None:
+    """Raise `MalformedInput` unless ``value`` is in the ledger's JSON data model."""
+    if depth > MAX_DEPTH:
+        raise MalformedInput("value", f"nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise MalformedInput("value", "integer outside the I-JSON safe range")
+        return
+    if isinstance(value, float):
+        raise MalformedInput("value", "floating-point numbers are not allowed")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise MalformedInput("value", "object keys must be strings")
+            check_json_value(item, depth + 1)
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            check_json_value(item, depth + 1)
+        return
+    raise MalformedInput("value", f"{type(value).__name__} is not a JSON value")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in obj:
+            # RFC 8259 section 4: names SHOULD be unique; a signed value with two
+            # readings is a classic parser-differential attack, so refuse it.
+            raise MalformedInput("json", "duplicate object key")
+        obj[key] = item
+    return obj
+
+
+def _refuse_constant(name: str) -> Any:
+    raise MalformedInput("json", f"{name} is not JSON")
+
+
+def parse_json_object(data: bytes | str, what: str = "json") -> JsonObject:
+    """Parse untrusted JSON text that must be an object in the ledger's data model.
+
+    Refuses invalid UTF-8, duplicate keys, NaN/Infinity, floats and unsafe
+    integers, each with a `MalformedInput` naming ``what``.
+    """
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedInput(what, "not valid UTF-8") from exc
+    else:
+        text = data
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+    except MalformedInput as exc:
+        raise MalformedInput(what, exc.reason) from None
+    except (ValueError, RecursionError) as exc:
+        raise MalformedInput(what, "not valid JSON") from exc
+    if not isinstance(value, dict):
+        raise MalformedInput(what, "must be a JSON object")
+    try:
+        check_json_value(value)
+    except MalformedInput as exc:
+        raise MalformedInput(what, exc.reason) from None
+    return value
+
+
+def b64encode(data: bytes) -> str:
+    """Standard base64 with padding (RFC 4648 section 4), as C2SP and our proofs use."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(text: str, what: str = "base64", length: int | None = None) -> bytes:
+    """Strict standard base64: refuses URL-safe letters, missing padding and junk.
+
+    If ``length`` is given, the decoded value must have exactly that many bytes.
+    """
+    if not isinstance(text, str):
+        raise MalformedInput(what, "must be a base64 string")
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
+        raise MalformedInput(what, "not valid base64") from exc
+    # validate=True still accepts non-canonical trailing bits; re-encode to refuse them
+    # so each value has exactly one textual form.
+    if base64.b64encode(data).decode("ascii") != text:
+        raise MalformedInput(what, "not canonical base64")
+    if length is not None and len(data) != length:
+        raise MalformedInput(what, f"must decode to {length} bytes, not {len(data)}")
+    return data
+
+
+def hexdecode(text: str, what: str = "hex", length: int | None = None) -> bytes:
+    """Lowercase hex to bytes; refuses uppercase and odd lengths so one value has one form."""
+    if not isinstance(text, str) or _HEX.fullmatch(text) is None:
+        raise MalformedInput(what, "must be an even number of lowercase hex digits")
+    data = bytes.fromhex(text)
+    if length is not None and len(data) != length:
+        raise MalformedInput(what, f"must be {length} bytes, not {len(data)}")
+    return data

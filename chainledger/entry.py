@@ -1,0 +1,106 @@
+"""Ledger entries: the leaves of the Merkle tree and the links of the hash chain.
+
+An entry is the RFC 8785 canonical JSON of ``{"v":1,"seq":N,"ts":"<RFC 3339 UTC ms>",
+"prev":"<hex leaf hash of entry N-1>","stmt":{...},"sig":"<b64>"}``.
+Entry 0 is the genesis entry; its ``prev`` is 64 zeros. Its leaf hash is
+H(0x00 || entry bytes) (RFC 9162 section 2.1.1).
+
+Because RFC 8785 sorts member names, the canonical bytes always read
+``{"prev":...,"seq":...,"sig":...,"stmt":<canonical stmt>,"ts":...,"v":1}``;
+`encode_entry` writes them by concatenation (the statement's canonical bytes
+are embedded verbatim, RFC 8785 section 3.2.3 being recursive) and the tests
+check it against the `rfc8785` package.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from chainledger.clock import parse_ts
+from chainledger.encoding import JsonObject, b64decode, b64encode, parse_json_object
+from chainledger.errors import MalformedInput
+from chainledger.statement import SignedStatement
+
+__all__ = ["ENTRY_VERSION", "GENESIS_PREV", "Entry", "decode_entry", "encode_entry"]
+
+ENTRY_VERSION = 1
+GENESIS_PREV = "0" * 64
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_MEMBERS = {"v", "seq", "ts", "prev", "stmt", "sig"}
+
+
+def encode_entry(seq: int, ts: str, prev: str, statement: SignedStatement) -> bytes:
+    """The canonical bytes of an entry (equal to ``rfc8785.dumps`` of its object)."""
+    return b"".join(
+        (
+            b'{"prev":"',
+            prev.encode("ascii"),
+            b'","seq":',
+            str(seq).encode("ascii"),
+            b',"sig":"',
+            b64encode(statement.sig).encode("ascii"),
+            b'","stmt":',
+            statement.body,
+            b',"ts":"',
+            ts.encode("ascii"),
+            b'","v":1}',
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A decoded entry. ``data`` is its canonical bytes, the Merkle leaf."""
+
+    seq: int
+    ts: str
+    prev: str
+    statement: SignedStatement
+    data: bytes
+
+    @property
+    def kind(self) -> str:
+        return self.statement.kind
+
+    @property
+    def actor(self) -> str:
+        return self.statement.actor
+
+    def to_json(self) -> JsonObject:
+        return {
+            "v": ENTRY_VERSION,
+            "seq": self.seq,
+            "ts": self.ts,
+            "prev": self.prev,
+            "stmt": self.statement.stmt,
+            "sig": b64encode(self.statement.sig),
+        }
+
+
+def decode_entry(data: bytes) -> Entry:
+    """Decode untrusted entry bytes, insisting that they are exactly canonical.
+
+    Raises `MalformedInput` (bad JSON, wrong members or types, not canonical)
+    or `SchemaError` (the statement's common fields). Signatures are not
+    checked here: that needs the actor's key.
+    """
+    obj = parse_json_object(data, "entry")
+    if set(obj) != _MEMBERS:
+        raise MalformedInput("entry", "must have exactly the members v, seq, ts, prev, stmt, sig")
+    if obj["v"] != ENTRY_VERSION or isinstance(obj["v"], bool):
+        raise MalformedInput("entry", f"unsupported version {obj['v']!r}")
+    seq = obj["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise MalformedInput("entry", "seq must be a non-negative integer")
+    parse_ts(obj["ts"], "entry ts")
+    if not isinstance(obj["prev"], str) or _HEX64.fullmatch(obj["prev"]) is None:
+        raise MalformedInput("entry", "prev must be 64 lowercase hex digits")
+    if not isinstance(obj["sig"], str):
+        raise MalformedInput("entry", "sig must be base64")
+    statement = SignedStatement.create(obj["stmt"], b64decode(obj["sig"], "entry sig", 64))
+    # encode_entry is RFC 8785 for this shape; comparing with it checks canonical form
+    # while canonicalizing the statement only once.
+    if encode_entry(seq, obj["ts"], obj["prev"], statement) != data:
+        raise MalformedInput("entry", "bytes are not the RFC 8785 canonical form")
+    return Entry(seq, obj["ts"], obj["prev"], statement, bytes(data))

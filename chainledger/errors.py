@@ -1,0 +1,136 @@
+"""The errors chainledger raises, each with a stable machine-readable ``code``.
+
+The HTTP layer maps these codes to RFC 9457 problem responses in one table; the
+CLI prints ``str(error)`` as its one-line message. Messages never contain a
+personal field value: they name fields, never quote them.
+
+Two families are kept apart on purpose (pymerkle's ``InvalidChallenge`` vs
+``InvalidProof``): a *request* that cannot be answered (index past the end of
+the tree, a malformed statement) is the caller's mistake; a *verification*
+failure (a proof or signature that does not check out) is evidence that someone
+is lying, and is reported as such.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadSignature",
+    "ChainledgerError",
+    "ClockSkew",
+    "Conflict",
+    "InvalidChallenge",
+    "LedgerCorrupt",
+    "MalformedInput",
+    "NotAllowed",
+    "NotFound",
+    "Overloaded",
+    "Replay",
+    "SchemaError",
+    "VerificationError",
+]
+
+
+class ChainledgerError(Exception):
+    """Base class. ``code`` is stable across releases; clients may switch on it."""
+
+    code: str = "error"
+
+
+# --- the caller asked for something malformed or impossible -------------------------------
+
+
+class MalformedInput(ChainledgerError, ValueError):
+    """Input that does not parse: bad JSON, bad base64, wrong lengths, bad note text."""
+
+    code = "malformed"
+
+    def __init__(self, what: str, reason: str) -> None:
+        super().__init__(f"malformed {what}: {reason}")
+        self.what = what
+        self.reason = reason
+
+
+class SchemaError(ChainledgerError, ValueError):
+    """Well-formed input whose fields do not satisfy the schema of its kind."""
+
+    code = "schema"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"invalid field {field!r}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class InvalidChallenge(ChainledgerError, ValueError):
+    """A proof was requested (or presented) for a question with no answer.
+
+    Examples: a leaf index at or past the tree size, a tree size of zero, a
+    consistency proof from a larger tree to a smaller one.
+    """
+
+    code = "invalid_challenge"
+
+
+class NotFound(ChainledgerError, LookupError):
+    code = "not_found"
+
+
+class NotAllowed(ChainledgerError):
+    """The actor is known but may not do this."""
+
+    code = "not_allowed"
+
+
+class Conflict(ChainledgerError):
+    code = "conflict"
+
+
+class Replay(Conflict):
+    """The (actor, nonce) pair of a statement was already sequenced."""
+
+    code = "replay"
+
+
+class ClockSkew(Conflict):
+    """A statement's ``ts`` lies outside the ledger's accepted window."""
+
+    code = "clock_skew"
+
+
+class Overloaded(ChainledgerError):
+    """The sequencer's queue is full; retry after ``retry_after`` seconds."""
+
+    code = "overloaded"
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"sequencer queue is full; retry after {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+# --- verification failed: evidence of tampering or of a lying server -----------------------
+
+
+class VerificationError(ChainledgerError):
+    """Base of every failed verification (signature, proof, checkpoint, ledger)."""
+
+    code = "verification_failed"
+
+
+class BadSignature(VerificationError):
+    code = "bad_signature"
+
+
+class LedgerCorrupt(VerificationError):
+    """`verify` found the first entry (or checkpoint) that does not hold.
+
+    ``seq`` is the first bad sequence number (None when the fault is not tied
+    to one entry, e.g. a bad key file), ``what`` says what failed.
+    """
+
+    code = "ledger_corrupt"
+
+    def __init__(self, seq: int | None, what: str) -> None:
+        where = f"seq {seq}" if seq is not None else "ledger"
+        super().__init__(f"{where}: {what}")
+        self.seq = seq
+        self.what = what

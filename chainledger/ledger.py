@@ -1,0 +1,328 @@
+"""The ledger: append signed statements, read entries, serve proofs and checkpoints.
+
+`Ledger.init` writes the genesis entry and the platform's signing key (a key
+file beside the database, mode 0600, never inside it); `Ledger.open` opens an
+existing one. Appends go through the group-commit `Sequencer`; a caller's
+signature is checked in the caller's own thread first (Ed25519 verification
+releases the GIL, so this uses every core), and the writer only re-checks it
+if the actor's key changed meanwhile.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from chainledger.clock import Clock, system_clock
+from chainledger.crypto import (
+    HashSuite,
+    Rand,
+    generate_key,
+    load_private_key,
+    party_id,
+    public_key_bytes,
+    save_private_key,
+    suite,
+    system_rand,
+)
+from chainledger.encoding import b64encode
+from chainledger.entry import decode_entry
+from chainledger.errors import (
+    ChainledgerError,
+    Conflict,
+    InvalidChallenge,
+    LedgerCorrupt,
+    NotFound,
+)
+from chainledger.merkle import consistency_ranges, inclusion_ranges, range_hash, range_node_keys
+from chainledger.note import ALG_ED25519, Signer, Verifier, check_key_name, key_id
+from chainledger.proofs import ConsistencyProof, InclusionProof
+from chainledger.receipt import Receipt
+from chainledger.rules import Rules, core_rules, genesis_fields
+from chainledger.sequencer import Sequencer
+from chainledger.statement import SignedStatement, make_statement, sign_statement
+from chainledger.store.base import Store
+from chainledger.store.sqlite import SqliteStore
+
+__all__ = ["DEFAULT_ORIGIN", "Genesis", "Ledger", "key_path"]
+
+DEFAULT_ORIGIN = "chainledger.localhost/ledger"
+
+
+def key_path(db: Path) -> Path:
+    """Where the platform's signing key of the database ``db`` lives: ``<db>.key``."""
+    return db.with_name(db.name + ".key")
+
+
+@dataclass(frozen=True, slots=True)
+class Genesis:
+    """What entry 0 fixes for the ledger's life."""
+
+    origin: str
+    suite: HashSuite
+    platform_key: bytes
+
+    @property
+    def platform_id(self) -> str:
+        return party_id(self.platform_key)
+
+
+def read_genesis(store: Store) -> Genesis:
+    data = store.entry(0)
+    if data is None:
+        raise NotFound("the ledger has no genesis entry (run `chainledger init`)")
+    try:
+        entry = decode_entry(data)
+        origin, suite_name, key = genesis_fields(entry.statement)
+    except ChainledgerError as exc:
+        raise LedgerCorrupt(0, f"genesis entry is invalid: {exc}") from None
+    return Genesis(origin, suite(suite_name), key)
+
+
+class Ledger:
+    """One open ledger. Thread-safe; close it when done."""
+
+    def __init__(
+        self,
+        store: Store,
+        genesis: Genesis,
+        *,
+        key: Ed25519PrivateKey | None,
+        clock: Clock = system_clock,
+        rand: Rand = system_rand,
+        rules: Rules | None = None,
+        skew: timedelta = timedelta(minutes=5),
+        max_batch: int = 1024,
+    ) -> None:
+        self.store = store
+        self.genesis = genesis
+        self.clock = clock
+        self.rand = rand
+        self.rules = rules or core_rules()
+        self.skew = skew
+        self.max_batch = max_batch
+        self._key = key
+        self._signer = Signer(genesis.origin, key) if key is not None else None
+        self._sequencer: Sequencer | None = None
+        self._lock = threading.Lock()
+        if key is not None and public_key_bytes(key) != genesis.platform_key:
+            raise LedgerCorrupt(None, "the platform key file does not match the genesis key")
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls,
+        db: Path,
+        *,
+        origin: str = DEFAULT_ORIGIN,
+        suite_name: str = "sha256",
+        clock: Clock = system_clock,
+        rand: Rand = system_rand,
+        rules: Rules | None = None,
+        **kwargs: Any,
+    ) -> Ledger:
+        """Create the database, the platform key file and the genesis entry.
+
+        Refuses an already initialized database (`Conflict`). If an earlier init
+        was interrupted after writing the key file, that key is used.
+        """
+        suite(suite_name)  # refuse an unknown suite before touching the disk
+        check_key_name(origin)  # refuse a bad origin before touching the disk
+        db = Path(db)
+        store = SqliteStore(db, create=True)
+        try:
+            if store.entry(0) is not None:
+                raise Conflict(f"{db} already holds a ledger")
+            kp = key_path(db)
+            if kp.exists():
+                key = load_private_key(kp)
+            else:
+                key = generate_key(rand)
+                save_private_key(key, kp)
+            pub = public_key_bytes(key)
+            genesis = Genesis(origin, suite(suite_name), pub)
+            ledger = cls(store, genesis, key=key, clock=clock, rand=rand, rules=rules, **kwargs)
+            stmt = make_statement(
+                "genesis",
+                party_id(pub),
+                clock(),
+                rand,
+                origin=origin,
+                suite=suite_name,
+                key=b64encode(pub),
+            )
+            ledger.append(sign_statement(stmt, key))
+        except BaseException:
+            store.close()
+            raise
+        return ledger
+
+    @classmethod
+    def open(
+        cls,
+        db: Path,
+        *,
+        writable: bool = True,
+        clock: Clock = system_clock,
+        rand: Rand = system_rand,
+        rules: Rules | None = None,
+        **kwargs: Any,
+    ) -> Ledger:
+        """Open an initialized ledger; ``writable`` loads the platform key file."""
+        store = SqliteStore(Path(db))
+        try:
+            genesis = read_genesis(store)
+            key = load_private_key(key_path(Path(db))) if writable else None
+            return cls(store, genesis, key=key, clock=clock, rand=rand, rules=rules, **kwargs)
+        except BaseException:
+            store.close()
+            raise
+
+    def close(self) -> None:
+        """Drain the sequencer (every queued append is committed or refused), then close."""
+        with self._lock:
+            seq, self._sequencer = self._sequencer, None
+        if seq is not None:
+            seq.close()
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- identity -----------------------------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        return self.genesis.origin
+
+    @property
+    def suite(self) -> HashSuite:
+        return self.genesis.suite
+
+    @property
+    def platform_id(self) -> str:
+        return self.genesis.platform_id
+
+    @property
+    def verifier(self) -> Verifier:
+        """The C2SP verifier of this ledger's checkpoints."""
+        key = self.genesis.platform_key
+        return Verifier(self.origin, key_id(self.origin, ALG_ED25519, key), ALG_ED25519, key)
+
+    @property
+    def vkey(self) -> str:
+        return self.verifier.vkey()
+
+    # --- appending ----------------------------------------------------------------------------
+
+    @property
+    def sequencer(self) -> Sequencer:
+        with self._lock:
+            if self._sequencer is None:
+                if self._signer is None:
+                    raise NotFound("ledger opened read-only: no platform key to sign checkpoints")
+                self._sequencer = Sequencer(
+                    self.store,
+                    self.rules,
+                    self._signer,
+                    self.suite,
+                    self.origin,
+                    self.clock,
+                    skew=self.skew,
+                    max_batch=self.max_batch,
+                )
+            return self._sequencer
+
+    def _preverify(self, statement: SignedStatement) -> bytes | None:
+        """Check the signature here, in the caller's thread, against the actor's current key."""
+        try:
+            key = self.rules.signing_key(self.store, statement)
+        except ChainledgerError:
+            return None  # let the writer decide, in sequence order
+        statement.verify(key)
+        return key
+
+    def submit(self, statement: SignedStatement) -> Future[Receipt]:
+        return self.sequencer.submit(statement, self._preverify(statement))
+
+    def append(self, statement: SignedStatement) -> Receipt:
+        """Sequence ``statement`` durably and return its receipt, or raise why it was refused."""
+        return self.submit(statement).result()
+
+    def platform_statement(self, kind: str, **fields: Any) -> SignedStatement:
+        """A statement by the platform itself, signed with the platform key."""
+        if self._key is None:
+            raise NotFound("ledger opened read-only: no platform key")
+        stmt = make_statement(kind, self.platform_id, self.clock(), self.rand, **fields)
+        return sign_statement(stmt, self._key)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def size(self) -> int:
+        latest = self.store.latest_checkpoint()
+        return latest.size if latest else 0
+
+    def checkpoint(self) -> str:
+        """The latest signed checkpoint (C2SP signed note text)."""
+        latest = self.store.latest_checkpoint()
+        if latest is None:
+            raise NotFound("the ledger has no checkpoint yet")
+        return latest.note
+
+    def entry(self, seq: int) -> bytes:
+        data = self.store.entry(seq) if seq >= 0 else None
+        if data is None or seq >= self.size():
+            raise NotFound(f"no entry {seq}")
+        return data
+
+    def entries(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+        size = self.size()
+        end = size if end is None else min(end, size)
+        return self.store.entries(start, end)
+
+    def _tree_size(self, size: int | None) -> int:
+        current = self.size()
+        if size is None:
+            return current
+        if size > current:
+            raise InvalidChallenge(f"tree size {size} is larger than the ledger ({current})")
+        return size
+
+    def _hashes(self, ranges: list[tuple[int, int]]) -> tuple[bytes, ...]:
+        nodes = self.store.nodes(range_node_keys(ranges))
+
+        def node(level: int, index: int) -> bytes:
+            try:
+                return nodes[(level, index)]
+            except KeyError:
+                raise LedgerCorrupt(
+                    index << level, f"Merkle node ({level}, {index}) missing"
+                ) from None
+
+        return tuple(range_hash(lo, hi, node, suite=self.suite) for lo, hi in ranges)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
+        """RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` (default: latest)."""
+        n = self._tree_size(size)
+        return InclusionProof(index, n, self._hashes(inclusion_ranges(index, n)))
+
+    def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
+        """RFC 9162 consistency proof from tree size ``first`` to ``second`` (default: latest)."""
+        n = self._tree_size(second)
+        return ConsistencyProof(first, n, self._hashes(consistency_ranges(first, n)))
+
+    def root(self, size: int | None = None) -> bytes:
+        """MTH of the first ``size`` entries, from stored nodes (O(log n) rows)."""
+        n = self._tree_size(size)
+        return self._hashes([(0, n)])[0]

@@ -1,0 +1,86 @@
+"""Proof JSON (DESIGN.md): inclusion and consistency proofs as they travel.
+
+``{"leaf_index":i,"tree_size":n,"hashes":["<b64>",...]}`` and
+``{"first":m,"second":n,"hashes":[...]}``, hashes in standard base64, indices 0-based.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chainledger.crypto import SUITES, HashSuite
+from chainledger.encoding import JsonObject, b64decode, b64encode, parse_json_object
+from chainledger.errors import MalformedInput
+from chainledger.merkle import verify_consistency, verify_inclusion
+
+__all__ = ["MAX_PROOF_HASHES", "ConsistencyProof", "InclusionProof"]
+
+#: A tree of up to 2**64 leaves never needs more than 2 * 64 hashes in a proof.
+MAX_PROOF_HASHES = 130
+
+
+def _load(obj: Mapping[str, Any] | bytes | str, members: tuple[str, ...], what: str) -> JsonObject:
+    data = dict(obj) if isinstance(obj, Mapping) else parse_json_object(obj, what)
+    if set(data) != set(members):
+        raise MalformedInput(what, "must have exactly the members " + ", ".join(members))
+    for name in members[:-1]:
+        value = data[name]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise MalformedInput(what, f"{name} must be a non-negative integer")
+    hashes = data["hashes"]
+    if not isinstance(hashes, list) or len(hashes) > MAX_PROOF_HASHES:
+        raise MalformedInput(what, f"hashes must be a list of at most {MAX_PROOF_HASHES}")
+    data["hashes"] = [b64decode(h, f"{what} hash") for h in hashes]
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    leaf_index: int
+    tree_size: int
+    hashes: tuple[bytes, ...]
+
+    def to_json(self) -> JsonObject:
+        return {
+            "leaf_index": self.leaf_index,
+            "tree_size": self.tree_size,
+            "hashes": [b64encode(h) for h in self.hashes],
+        }
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any] | bytes | str) -> InclusionProof:
+        d = _load(obj, ("leaf_index", "tree_size", "hashes"), "inclusion proof")
+        return cls(d["leaf_index"], d["tree_size"], tuple(d["hashes"]))
+
+    def verify(self, leaf_hash: bytes, root: bytes, *, suite: HashSuite = SUITES["sha256"]) -> None:
+        """See `chainledger.merkle.verify_inclusion`."""
+        verify_inclusion(leaf_hash, self.leaf_index, self.tree_size, self.hashes, root, suite=suite)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    first: int
+    second: int
+    hashes: tuple[bytes, ...]
+
+    def to_json(self) -> JsonObject:
+        return {
+            "first": self.first,
+            "second": self.second,
+            "hashes": [b64encode(h) for h in self.hashes],
+        }
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any] | bytes | str) -> ConsistencyProof:
+        d = _load(obj, ("first", "second", "hashes"), "consistency proof")
+        return cls(d["first"], d["second"], tuple(d["hashes"]))
+
+    def verify(
+        self, first_root: bytes, second_root: bytes, *, suite: HashSuite = SUITES["sha256"]
+    ) -> None:
+        """See `chainledger.merkle.verify_consistency`."""
+        verify_consistency(
+            self.first, self.second, self.hashes, first_root, second_root, suite=suite
+        )

@@ -1,0 +1,276 @@
+"""Group commit: one writer thread turns queued statements into durable, signed batches.
+
+Callers (threads or asyncio tasks) `submit` a signed statement and get a
+future. The writer thread takes everything queued (up to ``max_batch``), and in
+one exclusive transaction admits each statement in sequence order against the
+projections as earlier statements left them, appends the admitted ones to the
+hash chain and the Merkle tree, applies their projection changes, and signs a
+single checkpoint for the batch. Only after COMMIT has returned (WAL fsynced,
+``synchronous=FULL``) does any caller get its receipt; a statement that fails
+its checks gets its own error and takes no seq; an unexpected failure rolls
+the whole batch back and fails every caller in it (never a partial write).
+
+While one batch is being fsynced the next one queues up, which is where the
+throughput comes from. Several processes may run sequencers on one database:
+the store's write lock serializes their batches, and each writer reloads the
+tree's right edge when it sees that the tip moved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from chainledger.checkpoint import Checkpoint, sign_checkpoint
+from chainledger.clock import Clock, format_ts, parse_ts
+from chainledger.crypto import HashSuite
+from chainledger.entry import GENESIS_PREV, encode_entry
+from chainledger.errors import ChainledgerError, ClockSkew, NotAllowed, Overloaded, Replay
+from chainledger.frontier import Frontier
+from chainledger.merkle import NodeKey, inclusion_ranges, range_hash
+from chainledger.note import Signer
+from chainledger.proofs import InclusionProof
+from chainledger.receipt import Receipt
+from chainledger.rules import Rules
+from chainledger.statement import SignedStatement
+from chainledger.store.base import CheckpointRow, EntryRow, LogWriter, Store
+
+__all__ = ["Sequencer"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Pending:
+    statement: SignedStatement
+    verified_key: bytes | None
+    future: Future[Receipt] = field(default_factory=Future)
+
+
+@dataclass(slots=True)
+class _Tip:
+    """The writer's cached view of the tree's right edge, trusted only while unchanged."""
+
+    frontier: Frontier
+    last_leaf: bytes | None
+    last_ts: str
+    root: bytes
+
+
+@dataclass(slots=True)
+class _Appended:
+    pending: _Pending
+    seq: int
+    data: bytes
+    leaf: bytes
+
+
+class Sequencer:
+    """The single writer of one ledger in this process. Start it, submit, close it."""
+
+    def __init__(
+        self,
+        store: Store,
+        rules: Rules,
+        signer: Signer,
+        suite: HashSuite,
+        origin: str,
+        clock: Clock,
+        *,
+        skew: timedelta = timedelta(minutes=5),
+        max_batch: int = 1024,
+        max_queue: int = 100_000,
+    ) -> None:
+        self.store = store
+        self.rules = rules
+        self.signer = signer
+        self.suite = suite
+        self.origin = origin
+        self.clock = clock
+        self.skew = skew
+        self.max_batch = max_batch
+        self._queue: queue.Queue[_Pending | None] = queue.Queue(maxsize=max_queue)
+        self._tip: _Tip | None = None
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="chainledger-sequencer", daemon=True)
+        self._thread.start()
+        #: Counters for metrics: batches committed, entries appended, statements refused.
+        self.batches = 0
+        self.appended = 0
+        self.refused = 0
+
+    # --- callers ------------------------------------------------------------------------------
+
+    def submit(
+        self, statement: SignedStatement, verified_key: bytes | None = None
+    ) -> Future[Receipt]:
+        """Queue ``statement``; the future resolves to its receipt after the durable commit.
+
+        ``verified_key`` is the key the caller already checked the signature
+        with (outside the writer, in parallel); the writer re-verifies only if
+        the actor's current key differs. Raises `Overloaded` when the queue is full.
+        """
+        if self._closing:
+            raise Overloaded(retry_after=1.0)
+        pending = _Pending(statement, verified_key)
+        try:
+            self._queue.put_nowait(pending)
+        except queue.Full:
+            raise Overloaded(retry_after=1.0) from None
+        return pending.future
+
+    def append(self, statement: SignedStatement, verified_key: bytes | None = None) -> Receipt:
+        """Submit and wait for the receipt (or the statement's error)."""
+        return self.submit(statement, verified_key).result()
+
+    async def append_async(
+        self, statement: SignedStatement, verified_key: bytes | None = None
+    ) -> Receipt:
+        return await asyncio.wrap_future(self.submit(statement, verified_key))
+
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop accepting, drain what is queued, and stop the writer thread."""
+        if not self._closing:
+            self._closing = True
+            self._queue.put(None)
+        self._thread.join(timeout)
+
+    # --- the writer thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _load_tip(self, w: LogWriter) -> _Tip:
+        latest = w.latest_checkpoint()
+        if latest is None:
+            return _Tip(Frontier(self.suite), None, "", self.suite.empty())
+        cached = self._tip
+        if (
+            cached is not None
+            and cached.frontier.size == latest.size
+            and cached.root == latest.root
+        ):
+            return cached
+        size = latest.size
+        frontier = Frontier.load(self.suite, size, w.nodes)
+        last_leaf = w.nodes([(0, size - 1)])[(0, size - 1)]
+        last = w.entry(size - 1)
+        last_ts = str(json.loads(last)["ts"]) if last else ""
+        return _Tip(frontier, last_leaf, last_ts, latest.root)
+
+    def _admit(
+        self, w: LogWriter, p: _Pending, seq: int, now: str, seen: set[tuple[str, str]]
+    ) -> None:
+        stmt = p.statement
+        if (seq == 0) != (stmt.kind == "genesis"):
+            raise NotAllowed("genesis is entry 0 and only entry 0")
+        key = self.rules.signing_key(w, stmt)
+        if p.verified_key != key:
+            stmt.verify(key)
+        drift = abs(parse_ts(stmt.ts) - parse_ts(now))
+        if drift > self.skew:
+            raise ClockSkew(
+                f"statement ts is {drift.total_seconds():.0f} s from the ledger clock "
+                f"(window {self.skew.total_seconds():.0f} s)"
+            )
+        if (stmt.actor, stmt.nonce) in seen or w.nonce_used(stmt.actor, stmt.nonce):
+            raise Replay(f"nonce already used by {stmt.actor}")
+        self.rules.admit(w, stmt)
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        appended: list[_Appended] = []
+        errors: list[tuple[_Pending, ChainledgerError]] = []
+        try:
+            with self.store.write() as w:
+                tip = self._load_tip(w)
+                before = tip.frontier.nodes()
+                frontier = tip.frontier.copy()
+                now = format_ts(self.clock())
+                ts = max(now, tip.last_ts)  # entry times never go backwards
+                prev = tip.last_leaf.hex() if tip.last_leaf is not None else GENESIS_PREV
+                created: list[tuple[NodeKey, bytes]] = []
+                rows: list[EntryRow] = []
+                seen: set[tuple[str, str]] = set()
+                for p in batch:
+                    seq = frontier.size
+                    try:
+                        self._admit(w, p, seq, now, seen)
+                    except ChainledgerError as exc:
+                        errors.append((p, exc))
+                        continue
+                    stmt = p.statement
+                    seen.add((stmt.actor, stmt.nonce))
+                    data = encode_entry(seq, ts, prev, stmt)
+                    leaf = self.suite.leaf(data)
+                    created.extend(frontier.append(leaf))
+                    rows.append(EntryRow(seq, data, stmt.kind, stmt.actor, stmt.nonce))
+                    self.rules.kind(stmt.kind).apply(w, seq, stmt)
+                    appended.append(_Appended(p, seq, data, leaf))
+                    prev = leaf.hex()
+                if appended:
+                    w.add_entries(rows)
+                    w.add_nodes(created)
+                    root = frontier.root()
+                    note = sign_checkpoint(
+                        Checkpoint(self.origin, frontier.size, root), self.signer
+                    )
+                    w.add_checkpoint(CheckpointRow(frontier.size, root, note, now))
+        except BaseException as exc:
+            # Nothing of this batch was written; make sure the next one reloads the tip.
+            self._tip = None
+            log.exception("batch of %d statements rolled back", len(batch))
+            for p, err in errors:
+                p.future.set_exception(err)
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self.refused += len(errors)
+        for p, err in errors:
+            p.future.set_exception(err)
+        if not appended:
+            return
+        self._tip = _Tip(frontier, appended[-1].leaf, ts, root)
+        self.batches += 1
+        self.appended += len(appended)
+        nodes = before | dict(created)
+        size = frontier.size
+
+        def node(level: int, index: int) -> bytes:
+            return nodes[(level, index)]
+
+        for a in appended:
+            hashes = tuple(
+                range_hash(lo, hi, node, suite=self.suite)
+                for lo, hi in inclusion_ranges(a.seq, size)
+            )
+            receipt = Receipt(a.seq, a.leaf, a.data, note, InclusionProof(a.seq, size, hashes))
+            a.pending.future.set_result(receipt)

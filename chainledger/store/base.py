@@ -1,0 +1,114 @@
+"""The storage contract: what the ledger needs from a database, and nothing more.
+
+A backend keeps four things: the entries (append-only), the hashes of complete
+Merkle subtrees (append-only, so a proof reads O(log n) rows), the signed
+checkpoints (append-only), and the projections (current state derived from the
+entries, which can be rebuilt from them). Writes happen only inside `Store.write`,
+one exclusive transaction per batch, committed durably before it returns.
+
+Nothing backend-specific leaks through this interface: SQLite today, a second
+backend later runs the same contract test suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from chainledger.merkle import NodeKey
+
+__all__ = [
+    "CheckpointRow",
+    "EntryRow",
+    "LogReader",
+    "LogWriter",
+    "PartyRow",
+    "Store",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """An entry's canonical bytes plus the columns the store indexes."""
+
+    seq: int
+    data: bytes
+    kind: str
+    actor: str
+    nonce: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRow:
+    """A signed checkpoint as stored: its size, root, note text and signing time."""
+
+    size: int
+    root: bytes
+    note: str
+    ts: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRow:
+    """Projection: a party's current key, role and status."""
+
+    id: str
+    role: str
+    name: str
+    public_key: bytes
+    status: str
+    since_seq: int
+
+
+class LogReader(Protocol):
+    def latest_checkpoint(self) -> CheckpointRow | None:
+        """The checkpoint with the largest size (the tip), or None before genesis."""
+        ...
+
+    def checkpoint(self, size: int) -> CheckpointRow | None:
+        """The checkpoint signed at exactly ``size``, if one was."""
+        ...
+
+    def checkpoints(self, start: int = 0) -> Iterator[CheckpointRow]:
+        """Checkpoints with size >= ``start``, by increasing size."""
+        ...
+
+    def entry(self, seq: int) -> bytes | None: ...
+
+    def entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        """(seq, data) for start <= seq < end, by increasing seq."""
+        ...
+
+    def nodes(self, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
+        """The stored complete-subtree hashes among ``keys`` (missing keys are absent)."""
+        ...
+
+    def nonce_used(self, actor: str, nonce: str) -> bool: ...
+
+    def party(self, party_id: str) -> PartyRow | None: ...
+
+    def projection_snapshot(self) -> dict[str, list[tuple[object, ...]]]:
+        """Every projection table's rows in primary-key order, to compare two stores."""
+        ...
+
+
+class LogWriter(LogReader, Protocol):
+    """A view inside one exclusive write transaction (reads see its own writes)."""
+
+    def add_entries(self, rows: Sequence[EntryRow]) -> None: ...
+
+    def add_nodes(self, nodes: Sequence[tuple[NodeKey, bytes]]) -> None: ...
+
+    def add_checkpoint(self, row: CheckpointRow) -> None: ...
+
+    def put_party(self, row: PartyRow) -> None: ...
+
+
+class Store(LogReader, Protocol):
+    def write(self) -> AbstractContextManager[LogWriter]:
+        """An exclusive write transaction: committed durably on normal exit, else rolled back."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,256 @@
+"""The embedded SQLite backend of the storage contract (`chainledger.store.base`).
+
+Durability: WAL journal with ``synchronous=FULL``, so a commit is on disk (the
+WAL fsynced) before `write` returns and the ledger acknowledges an append.
+Each write transaction starts with ``BEGIN IMMEDIATE``, taking SQLite's write
+lock up front: several processes may share one ledger file, and they are
+serialized by the database rather than by a home-made lock.
+
+Append-only: triggers refuse UPDATE and DELETE on entries, nodes and
+checkpoints. (An attacker with the file can drop them; that is what `verify`
+is for.)
+
+Schema changes are named migrations (sqlite-utils ``Migrations``), applied under
+the write lock when a store is opened.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from chainledger.errors import NotFound
+from chainledger.merkle import NodeKey
+from chainledger.store.base import CheckpointRow, EntryRow, PartyRow
+
+__all__ = ["SqliteStore", "node_id"]
+
+#: Projection tables, compared by `verify` against a rebuild from the entries.
+PROJECTIONS: dict[str, str] = {"parties": "id"}
+
+_LEVEL_SHIFT = 48  # node row id = level * 2**48 + index: one integer key, no extra index
+
+migrations = Migrations("chainledger")
+
+
+def node_id(key: NodeKey) -> int:
+    level, index = key
+    return (level << _LEVEL_SHIFT) | index
+
+
+def _append_only(db: sqlite_utils.Database, table: str) -> None:
+    for op in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"
+        )
+
+
+@migrations(name="0001_log")
+def _m0001_log(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE entries (seq INTEGER PRIMARY KEY, data BLOB NOT NULL, "
+        "kind TEXT NOT NULL, actor TEXT NOT NULL, nonce TEXT NOT NULL)"
+    )
+    # (actor, nonce) is unique for the ledger's whole life: the replay guard.
+    db.execute("CREATE UNIQUE INDEX entries_actor_nonce ON entries (actor, nonce)")
+    db.execute("CREATE TABLE nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL)")
+    db.execute(
+        "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, "
+        "note TEXT NOT NULL, ts TEXT NOT NULL)"
+    )
+    for table in ("entries", "nodes", "checkpoints"):
+        _append_only(db, table)
+    db.execute(
+        "CREATE TABLE parties (id TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, "
+        "public_key BLOB NOT NULL, status TEXT NOT NULL, since_seq INTEGER NOT NULL)"
+    )
+
+
+class _Reads:
+    """Read queries, shared by the store (autocommit reads) and the writer (in-transaction)."""
+
+    def _c(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def latest_checkpoint(self) -> CheckpointRow | None:
+        row = (
+            self._c()
+            .execute("SELECT size, root, note, ts FROM checkpoints ORDER BY size DESC LIMIT 1")
+            .fetchone()
+        )
+        return CheckpointRow(*row) if row else None
+
+    def checkpoint(self, size: int) -> CheckpointRow | None:
+        row = (
+            self._c()
+            .execute("SELECT size, root, note, ts FROM checkpoints WHERE size = ?", (size,))
+            .fetchone()
+        )
+        return CheckpointRow(*row) if row else None
+
+    def checkpoints(self, start: int = 0) -> Iterator[CheckpointRow]:
+        cur = self._c().execute(
+            "SELECT size, root, note, ts FROM checkpoints WHERE size >= ? ORDER BY size", (start,)
+        )
+        for row in cur:
+            yield CheckpointRow(*row)
+
+    def entry(self, seq: int) -> bytes | None:
+        row = self._c().execute("SELECT data FROM entries WHERE seq = ?", (seq,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        cur = self._c().execute(
+            "SELECT seq, data FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq", (start, end)
+        )
+        cur.arraysize = 1024
+        while rows := cur.fetchmany():
+            for seq, data in rows:
+                yield seq, bytes(data)
+
+    def nodes(self, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
+        wanted = {node_id(k): k for k in keys}
+        if not wanted:
+            return {}
+        ids = list(wanted)
+        out: dict[NodeKey, bytes] = {}
+        # Stay under SQLite's default limit of 32766 bound parameters.
+        for i in range(0, len(ids), 30000):
+            chunk = ids[i : i + 30000]
+            marks = ",".join("?" * len(chunk))
+            for nid, h in self._c().execute(
+                f"SELECT id, hash FROM nodes WHERE id IN ({marks})",  # noqa: S608 - only '?' marks
+                chunk,
+            ):
+                out[wanted[nid]] = bytes(h)
+        return out
+
+    def nonce_used(self, actor: str, nonce: str) -> bool:
+        row = (
+            self._c()
+            .execute("SELECT 1 FROM entries WHERE actor = ? AND nonce = ?", (actor, nonce))
+            .fetchone()
+        )
+        return row is not None
+
+    def party(self, party_id: str) -> PartyRow | None:
+        row = (
+            self._c()
+            .execute(
+                "SELECT id, role, name, public_key, status, since_seq FROM parties WHERE id = ?",
+                (party_id,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return PartyRow(row[0], row[1], row[2], bytes(row[3]), row[4], row[5])
+
+    def projection_snapshot(self) -> dict[str, list[tuple[object, ...]]]:
+        return {
+            table: [
+                tuple(r)
+                for r in self._c().execute(f"SELECT * FROM {table} ORDER BY {pk}")  # noqa: S608
+            ]
+            for table, pk in PROJECTIONS.items()
+        }
+
+
+class _Writer(_Reads):
+    """The `LogWriter` of one open ``BEGIN IMMEDIATE`` transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def _c(self) -> sqlite3.Connection:
+        return self._conn
+
+    def add_entries(self, rows: Sequence[EntryRow]) -> None:
+        self._c().executemany(
+            "INSERT INTO entries (seq, data, kind, actor, nonce) VALUES (?, ?, ?, ?, ?)",
+            [(r.seq, r.data, r.kind, r.actor, r.nonce) for r in rows],
+        )
+
+    def add_nodes(self, nodes: Sequence[tuple[NodeKey, bytes]]) -> None:
+        self._c().executemany(
+            "INSERT INTO nodes (id, hash) VALUES (?, ?)", [(node_id(k), h) for k, h in nodes]
+        )
+
+    def add_checkpoint(self, row: CheckpointRow) -> None:
+        self._c().execute(
+            "INSERT INTO checkpoints (size, root, note, ts) VALUES (?, ?, ?, ?)",
+            (row.size, row.root, row.note, row.ts),
+        )
+
+    def put_party(self, row: PartyRow) -> None:
+        self._c().execute(
+            "INSERT INTO parties (id, role, name, public_key, status, since_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET role = excluded.role, "
+            "name = excluded.name, public_key = excluded.public_key, "
+            "status = excluded.status, since_seq = excluded.since_seq",
+            (row.id, row.role, row.name, row.public_key, row.status, row.since_seq),
+        )
+
+
+class SqliteStore(_Reads):
+    """A ledger database file. Safe to share between threads: each gets its own connection."""
+
+    def __init__(self, path: Path | str, *, create: bool = False) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise NotFound(f"no ledger database at {self.path}")
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        conn = self._c()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            migrations.apply(sqlite_utils.Database(conn))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _c(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise RuntimeError("store is closed")
+            # isolation_level=None: no implicit transactions; we BEGIN explicitly.
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 60000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[_Writer]:
+        conn = self._c()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _Writer(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()

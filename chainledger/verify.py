@@ -1,0 +1,282 @@
+"""Full verification of a ledger, from its stored bytes alone.
+
+`verify_ledger` recomputes, in sequence order:
+
+* every entry: exactly canonical, ``seq`` in place, ``prev`` equal to the
+  previous entry's leaf hash, timestamps never going backwards, a fresh
+  (actor, nonce), and admissible under the same rules that admitted it,
+  replayed against projections rebuilt from scratch in a scratch database;
+* every signature, checked against the key the actor held at that seq (on a
+  thread pool: Ed25519 verification releases the GIL, so all cores work);
+* every stored Merkle node, the root and the signature of every stored
+  checkpoint, and a consistency proof between each pair of consecutive
+  checkpoints, built from the stored nodes as a client would receive it;
+* that no entry lies beyond the last signed checkpoint and no checkpoint
+  beyond the last entry;
+* the live projections against the rebuilt ones, and the key file (if
+  present) against the genesis key.
+
+It returns None or raises `LedgerCorrupt` naming the first bad seq and why.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from chainledger.checkpoint import open_checkpoint
+from chainledger.crypto import load_private_key, public_key_bytes, verify_signature
+from chainledger.entry import GENESIS_PREV, Entry, decode_entry
+from chainledger.errors import ChainledgerError, LedgerCorrupt
+from chainledger.frontier import Frontier
+from chainledger.ledger import Genesis, key_path, read_genesis
+from chainledger.merkle import (
+    NodeKey,
+    consistency_ranges,
+    range_hash,
+    range_node_keys,
+    verify_consistency,
+)
+from chainledger.note import ALG_ED25519, Verifier, key_id
+from chainledger.rules import Rules, core_rules
+from chainledger.store.base import CheckpointRow, LogWriter, Store
+from chainledger.store.sqlite import SqliteStore
+
+__all__ = ["Progress", "VerifyReport", "verify_ledger"]
+
+#: ``progress(done, total)`` is called as entries are checked.
+Progress = Callable[[int, int], None]
+
+CHUNK = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    entries: int
+    checkpoints: int
+    root: bytes
+
+
+def _verify_sigs(items: list[tuple[int, bytes, bytes, bytes]]) -> int | None:
+    """Runs on the pool: the first seq whose signature fails, or None."""
+    for seq, key, sig, body in items:
+        try:
+            verify_signature(key, sig, body)
+        except ChainledgerError:
+            return seq
+    return None
+
+
+class _Replay:
+    """Sequential checks of one ledger, chunk by chunk."""
+
+    def __init__(self, store: Store, genesis: Genesis, rules: Rules, scratch: SqliteStore) -> None:
+        self.store = store
+        self.genesis = genesis
+        self.rules = rules
+        self.scratch = scratch
+        self.suite = genesis.suite
+        self.frontier = Frontier(self.suite)
+        self.prev = GENESIS_PREV
+        self.last_ts = ""
+        self.nonces: set[tuple[str, str]] = set()
+        key = genesis.platform_key
+        self.verifier = Verifier(
+            genesis.origin, key_id(genesis.origin, ALG_ED25519, key), ALG_ED25519, key
+        )
+        self.checkpoints: Iterator[CheckpointRow] = store.checkpoints()
+        self.next_cp: CheckpointRow | None = next(self.checkpoints, None)
+        self.prev_cp: CheckpointRow | None = None
+        self.checkpoint_count = 0
+
+    def entry(self, w: LogWriter, seq: int, data: bytes) -> tuple[Entry, bytes]:
+        """Check one entry in sequence and apply it; return it and the key that signed it."""
+        try:
+            entry = decode_entry(data)
+        except ChainledgerError as exc:
+            raise LedgerCorrupt(seq, f"entry does not decode: {exc}") from None
+        if entry.seq != seq:
+            raise LedgerCorrupt(seq, f"entry says seq {entry.seq}")
+        if entry.prev != self.prev:
+            raise LedgerCorrupt(
+                seq, "prev is not the leaf hash of the previous entry (chain broken)"
+            )
+        if entry.ts < self.last_ts:
+            raise LedgerCorrupt(seq, "timestamp goes backwards")
+        stmt = entry.statement
+        if (seq == 0) != (stmt.kind == "genesis"):
+            raise LedgerCorrupt(seq, "genesis must be entry 0 and only entry 0")
+        if (stmt.actor, stmt.nonce) in self.nonces:
+            raise LedgerCorrupt(seq, "replayed (actor, nonce)")
+        self.nonces.add((stmt.actor, stmt.nonce))
+        try:
+            # the key as of before this entry's own changes (a rotation is signed by the old key)
+            key = self.rules.signing_key(w, stmt)
+        except ChainledgerError as exc:
+            raise LedgerCorrupt(seq, f"no key to check the signature: {exc}") from None
+        try:
+            self.rules.admit(w, stmt)
+        except ChainledgerError as exc:
+            raise LedgerCorrupt(seq, f"statement would not have been admitted: {exc}") from None
+        self.rules.kind(stmt.kind).apply(w, seq, stmt)
+        return entry, key
+
+    def leaf(self, seq: int, data: bytes, created: list[tuple[NodeKey, bytes]]) -> None:
+        leaf = self.suite.leaf(data)
+        created.extend(self.frontier.append(leaf))
+        self.prev = leaf.hex()
+
+    def check_nodes(self, created: list[tuple[NodeKey, bytes]]) -> None:
+        stored = self.store.nodes(k for k, _ in created)
+        for (level, index), h in created:
+            if stored.get((level, index)) != h:
+                what = "missing" if (level, index) not in stored else "wrong"
+                seq = ((index + 1) << level) - 1  # the entry that completed this node
+                raise LedgerCorrupt(seq, f"stored Merkle node ({level}, {index}) is {what}")
+
+    def checkpoints_at(self, size: int) -> None:
+        """Check every stored checkpoint of this size (called after each entry)."""
+        while self.next_cp is not None and self.next_cp.size <= size:
+            cp = self.next_cp
+            if cp.size < size:  # a size passed without being checked: only possible for size 0
+                raise LedgerCorrupt(None, f"checkpoint of size {cp.size} is out of order")
+            self._checkpoint(cp)
+            self.prev_cp = cp
+            self.checkpoint_count += 1
+            self.next_cp = next(self.checkpoints, None)
+
+    def _checkpoint(self, cp: CheckpointRow) -> None:
+        last = cp.size - 1
+        root = self.frontier.root()
+        if cp.root != root:
+            raise LedgerCorrupt(last, f"stored root of checkpoint {cp.size} is not the tree's root")
+        try:
+            signed = open_checkpoint(cp.note, [self.verifier], origin=self.genesis.origin)
+        except ChainledgerError as exc:
+            raise LedgerCorrupt(last, f"checkpoint {cp.size} does not verify: {exc}") from None
+        if signed.checkpoint.size != cp.size or signed.checkpoint.root != root:
+            raise LedgerCorrupt(last, f"signed checkpoint {cp.size} disagrees with its row")
+        prev = self.prev_cp
+        if prev is not None:
+            self._consistency(prev, cp)
+
+    def _consistency(self, first: CheckpointRow, second: CheckpointRow) -> None:
+        ranges = consistency_ranges(first.size, second.size)
+        nodes = self.store.nodes(range_node_keys(ranges))
+        try:
+            proof = [
+                range_hash(lo, hi, lambda lv, i: nodes[(lv, i)], suite=self.suite)
+                for lo, hi in ranges
+            ]
+            verify_consistency(
+                first.size, second.size, proof, first.root, second.root, suite=self.suite
+            )
+        except (KeyError, ChainledgerError) as exc:
+            raise LedgerCorrupt(
+                second.size - 1,
+                f"checkpoints {first.size} and {second.size} are not consistent: {exc}",
+            ) from None
+
+
+def verify_ledger(
+    store: Store,
+    *,
+    db_path: Path | None = None,
+    rules: Rules | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> VerifyReport:
+    """Verify everything stored; return a summary or raise `LedgerCorrupt`.
+
+    ``db_path`` (for a SQLite ledger) also checks the key file beside it.
+    """
+    rules = rules or core_rules()
+    genesis = read_genesis(store)
+    if db_path is not None and key_path(db_path).exists():
+        try:
+            key = load_private_key(key_path(db_path))
+        except ChainledgerError as exc:
+            raise LedgerCorrupt(None, f"platform key file is unreadable: {exc}") from None
+        if public_key_bytes(key) != genesis.platform_key:
+            raise LedgerCorrupt(None, "the platform key file does not match the genesis key")
+    latest = store.latest_checkpoint()
+    if latest is None:
+        raise LedgerCorrupt(0, "no signed checkpoint")
+    with tempfile.TemporaryDirectory(prefix="chainledger-verify-") as tmp:
+        scratch = SqliteStore(Path(tmp) / "replay.db", create=True)
+        try:
+            return _verify(store, genesis, rules, scratch, latest.size, progress, workers)
+        finally:
+            scratch.close()
+
+
+def _verify(
+    store: Store,
+    genesis: Genesis,
+    rules: Rules,
+    scratch: SqliteStore,
+    size: int,
+    progress: Progress | None,
+    workers: int | None,
+) -> VerifyReport:
+    replay = _Replay(store, genesis, rules, scratch)
+    seq = 0
+    entries = store.entries(0, size + 1)  # one past the tip: an extra entry is tampering
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        while seq < size:
+            sig_jobs: list[Future[int | None]] = []
+            batch: list[tuple[int, bytes, bytes, bytes]] = []
+            created: list[tuple[NodeKey, bytes]] = []
+            failure: LedgerCorrupt | None = None
+            end = min(seq + CHUNK, size)
+            with scratch.write() as w:
+                for expected in range(seq, end):
+                    got = next(entries, None)
+                    try:
+                        if got is None or got[0] != expected:
+                            raise LedgerCorrupt(expected, "entry is missing")
+                        entry, key = replay.entry(w, expected, got[1])
+                        batch.append((expected, key, entry.statement.sig, entry.statement.body))
+                        if len(batch) >= 256:
+                            sig_jobs.append(pool.submit(_verify_sigs, batch))
+                            batch = []
+                        replay.leaf(expected, got[1], created)
+                        replay.last_ts = entry.ts
+                        replay.checkpoints_at(expected + 1)
+                    except LedgerCorrupt as exc:
+                        failure = exc
+                        break
+            if batch:
+                sig_jobs.append(pool.submit(_verify_sigs, batch))
+            bad_sigs = [s for s in (j.result() for j in sig_jobs) if s is not None]
+            if failure is None:
+                try:
+                    replay.check_nodes(created)
+                except LedgerCorrupt as exc:
+                    failure = exc
+            first_sig = min(bad_sigs) if bad_sigs else None
+            if first_sig is not None and (
+                failure is None or failure.seq is None or first_sig <= failure.seq
+            ):
+                raise LedgerCorrupt(first_sig, "signature does not verify with the actor's key")
+            if failure is not None:
+                raise failure
+            seq = end
+            if progress is not None:
+                progress(seq, size)
+    extra = next(entries, None)
+    if extra is not None:
+        raise LedgerCorrupt(extra[0], "entry is not covered by any signed checkpoint")
+    if replay.next_cp is not None:
+        raise LedgerCorrupt(size, f"checkpoint of size {replay.next_cp.size} beyond the last entry")
+    live, rebuilt = store.projection_snapshot(), scratch.projection_snapshot()
+    for table, rows in rebuilt.items():
+        if live.get(table) != rows:
+            raise LedgerCorrupt(
+                None, f"projection {table!r} differs from its rebuild from the entries"
+            )
+    return VerifyReport(size, replay.checkpoint_count, replay.frontier.root())
