@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 MAX_TREE_SIZE = 2**64 - 1
-_DECIMAL = re.compile(r"0|[1-9][0-9]*")
+_DECIMAL = re.compile(r"0|[1-9][0-9]*", re.ASCII)
 
 
 class CheckpointTooShort(MalformedInput):
@@ -119,7 +119,8 @@ def parse_checkpoint_body(text: str, *, hash_size: int | None = 32) -> Checkpoin
     origin, size_text, root_text, *extensions = lines
     if not origin:
         raise CheckpointEmptyOrigin()
-    if _DECIMAL.fullmatch(size_text) is None or int(size_text) > MAX_TREE_SIZE:
+    # 2**64 - 1 has 20 digits: check the length before int(), which refuses >4300 digits.
+    if len(size_text) > 20 or not _DECIMAL.fullmatch(size_text) or int(size_text) > MAX_TREE_SIZE:
         raise CheckpointBadSize()
     try:
         root = b64decode(root_text, "root hash")

@@ -43,22 +43,45 @@ JsonObject = dict[str, Any]
 #: RFC 7493 section 2.2 (I-JSON): integers outside +-(2**53 - 1) are not interoperable.
 MAX_SAFE_INTEGER = 2**53 - 1
 _HEX = re.compile(r"(?:[0-9a-f]{2})*")
+_BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")  # lead bytes of 4-byte UTF-8 sequences
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 #: Deeply nested values are refused before they reach a recursive encoder.
 MAX_DEPTH = 32
 
 
-def canonical(value: Mapping[str, Any] | list[Any]) -> bytes:
+def canonical(value: Mapping[str, Any] | list[Any], *, checked: bool = False) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``value``.
 
     Raises `MalformedInput` if the value is outside the ledger's data model
     (floats, unsafe integers, non-string keys, lone surrogates, too deep).
+    ``checked=True`` skips that walk for values `parse_json_object` produced.
+
+    Within the data model, the C-accelerated ``json.dumps`` with sorted keys
+    and no whitespace writes exactly the RFC 8785 bytes: integers print the
+    same, string escaping is the same (RFC 8785 section 3.2.2.2 follows
+    ECMAScript: the two-letter escapes, ``\\u00xx`` in lowercase for other
+    control characters, nothing else escaped), and member names sort the same
+    (section 3.2.3 sorts by UTF-16 code units, which matches code-point order
+    for the Basic Multilingual Plane). Only text with characters beyond the BMP
+    (4-byte UTF-8 sequences, lead byte >= 0xF0) is handed to the `rfc8785`
+    package, whose ordering is right for them. The tests check both paths
+    against `rfc8785` on generated values.
     """
-    check_json_value(value)
+    if not checked:
+        check_json_value(value)
     try:
-        return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, UnicodeError, TypeError, ValueError) as exc:
+        out = _ENCODER.encode(value).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, TypeError, RecursionError) as exc:
         raise MalformedInput("value", f"not canonicalizable: {type(exc).__name__}") from exc
+    if not out.isascii() and _BEYOND_BMP.search(out):
+        try:
+            out = rfc8785.dumps(value)
+        except (rfc8785.CanonicalizationError, UnicodeError, TypeError, ValueError) as exc:
+            raise MalformedInput("value", f"not canonicalizable: {type(exc).__name__}") from exc
+    return out
 
 
 def check_json_value(value: Any, depth: int = 0) -> None:
@@ -101,11 +124,24 @@ def _refuse_constant(name: str) -> Any:
     raise MalformedInput("json", f"{name} is not JSON")
 
 
+def _refuse_float(text: str) -> Any:
+    raise MalformedInput("json", "floating-point numbers are not allowed")
+
+
+def _safe_int(text: str) -> int:
+    n = int(text)
+    if abs(n) > MAX_SAFE_INTEGER:
+        raise MalformedInput("json", "integer outside the I-JSON safe range")
+    return n
+
+
 def parse_json_object(data: bytes | str, what: str = "json") -> JsonObject:
     """Parse untrusted JSON text that must be an object in the ledger's data model.
 
-    Refuses invalid UTF-8, duplicate keys, NaN/Infinity, floats and unsafe
-    integers, each with a `MalformedInput` naming ``what``.
+    Refuses invalid UTF-8, duplicate keys, NaN/Infinity, floats, unsafe
+    integers and nesting deeper than `MAX_DEPTH`, each with a `MalformedInput`
+    naming ``what``. The checks run as hooks of the C parser, so the result
+    needs no second walk (pass ``checked=True`` to `canonical`).
     """
     if isinstance(data, bytes):
         try:
@@ -114,19 +150,55 @@ def parse_json_object(data: bytes | str, what: str = "json") -> JsonObject:
             raise MalformedInput(what, "not valid UTF-8") from exc
     else:
         text = data
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedInput(what, "not valid UTF-8 (lone surrogate)") from None
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+        value = _DECODER.decode(text)
     except MalformedInput as exc:
         raise MalformedInput(what, exc.reason) from None
     except (ValueError, RecursionError) as exc:
         raise MalformedInput(what, "not valid JSON") from exc
     if not isinstance(value, dict):
         raise MalformedInput(what, "must be a JSON object")
-    try:
-        check_json_value(value)
-    except MalformedInput as exc:
-        raise MalformedInput(what, exc.reason) from None
+    # A \\uD800-\\uDFFF escape can decode to a lone surrogate, which is not Unicode text
+    # (RFC 7493 section 2.1 forbids it). Only text that has such an escape needs the walk.
+    if _SURROGATE_ESCAPE.search(text) and not _all_text_is_unicode(value):
+        raise MalformedInput(what, "contains a lone surrogate")
+    # Every level of nesting opens a bracket, so few brackets means shallow: walk only
+    # when the text has more brackets than the depth limit.
+    if text.count("{") + text.count("[") > MAX_DEPTH:
+        try:
+            check_json_value(value)
+        except MalformedInput as exc:
+            raise MalformedInput(what, exc.reason) from None
     return value
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    parse_constant=_refuse_constant,
+    parse_float=_refuse_float,
+    parse_int=_safe_int,
+)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _all_text_is_unicode(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_all_text_is_unicode(k) and _all_text_is_unicode(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_all_text_is_unicode(v) for v in value)
+    return True
 
 
 def b64encode(data: bytes) -> str:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from chainledger.clock import parse_ts
-from chainledger.encoding import JsonObject, b64decode, b64encode, parse_json_object
+from chainledger.encoding import JsonObject, b64decode, b64encode, canonical, parse_json_object
 from chainledger.errors import MalformedInput
 from chainledger.statement import SignedStatement
 
@@ -78,6 +78,9 @@ class Entry:
         }
 
 
+_TAIL = len(',"ts":"2026-11-26T13:45:00.123Z","v":1}')
+
+
 def decode_entry(data: bytes) -> Entry:
     """Decode untrusted entry bytes, insisting that they are exactly canonical.
 
@@ -98,9 +101,13 @@ def decode_entry(data: bytes) -> Entry:
         raise MalformedInput("entry", "prev must be 64 lowercase hex digits")
     if not isinstance(obj["sig"], str):
         raise MalformedInput("entry", "sig must be base64")
-    statement = SignedStatement.create(obj["stmt"], b64decode(obj["sig"], "entry sig", 64))
-    # encode_entry is RFC 8785 for this shape; comparing with it checks canonical form
-    # while canonicalizing the statement only once.
-    if encode_entry(seq, obj["ts"], obj["prev"], statement) != data:
+    if not isinstance(obj["stmt"], dict):
+        raise MalformedInput("entry", "stmt must be a JSON object")
+    if canonical(obj, checked=True) != data:
         raise MalformedInput("entry", "bytes are not the RFC 8785 canonical form")
-    return Entry(seq, obj["ts"], obj["prev"], statement, bytes(data))
+    # Canonical bytes embed canonical(stmt) verbatim between '"stmt":' (the first one:
+    # prev, seq and sig hold no quotes or colons) and the fixed-length '"ts"' tail, so the
+    # signed body is a slice, not a second encoding.
+    body = data[data.index(b'"stmt":') + 7 : -_TAIL]
+    sig = b64decode(obj["sig"], "entry sig", 64)
+    return Entry(seq, obj["ts"], obj["prev"], SignedStatement.trusted(obj["stmt"], body, sig), data)

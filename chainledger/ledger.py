@@ -111,6 +111,7 @@ class Ledger:
         self._key = key
         self._signer = Signer(genesis.origin, key) if key is not None else None
         self._sequencer: Sequencer | None = None
+        self._keys: dict[str, bytes] = {}
         self._lock = threading.Lock()
         if key is not None and public_key_bytes(key) != genesis.platform_key:
             raise LedgerCorrupt(None, "the platform key file does not match the genesis key")
@@ -137,31 +138,40 @@ class Ledger:
         suite(suite_name)  # refuse an unknown suite before touching the disk
         check_key_name(origin)  # refuse a bad origin before touching the disk
         db = Path(db)
+        kp = key_path(db)
+        created_db = not db.exists()
+        created_key = False
+        db.parent.mkdir(parents=True, exist_ok=True)
         store = SqliteStore(db, create=True)
+        ledger: Ledger | None = None
         try:
             if store.entry(0) is not None:
                 raise Conflict(f"{db} already holds a ledger")
-            kp = key_path(db)
-            if kp.exists():
+            if kp.exists():  # left by an init that was interrupted before its genesis commit
                 key = load_private_key(kp)
             else:
                 key = generate_key(rand)
                 save_private_key(key, kp)
+                created_key = True
             pub = public_key_bytes(key)
             genesis = Genesis(origin, suite(suite_name), pub)
             ledger = cls(store, genesis, key=key, clock=clock, rand=rand, rules=rules, **kwargs)
             stmt = make_statement(
-                "genesis",
-                party_id(pub),
-                clock(),
-                rand,
-                origin=origin,
-                suite=suite_name,
-                key=b64encode(pub),
-            )
+                "genesis", party_id(pub), clock(), rand,
+                origin=origin, suite=suite_name, key=b64encode(pub),
+            )  # fmt: skip
             ledger.append(sign_statement(stmt, key))
         except BaseException:
-            store.close()
+            if ledger is not None:
+                ledger.close()
+            else:
+                store.close()
+            # Leave nothing half-made behind: what this call created, it removes.
+            if created_db:
+                for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+                    path.unlink(missing_ok=True)
+            if created_key:
+                kp.unlink(missing_ok=True)
             raise
         return ledger
 
@@ -245,11 +255,21 @@ class Ledger:
             return self._sequencer
 
     def _preverify(self, statement: SignedStatement) -> bytes | None:
-        """Check the signature here, in the caller's thread, against the actor's current key."""
-        try:
-            key = self.rules.signing_key(self.store, statement)
-        except ChainledgerError:
-            return None  # let the writer decide, in sequence order
+        """Check the signature here, in the caller's thread, against the actor's current key.
+
+        Keys come from a small cache: a stale one is harmless, because the writer
+        compares the key checked here with the actor's key at sequencing time and
+        verifies again if they differ.
+        """
+        key = self._keys.get(statement.actor)
+        if key is None:
+            try:
+                key = self.rules.signing_key(self.store, statement)
+            except ChainledgerError:
+                return None  # let the writer decide, in sequence order
+            if len(self._keys) >= 10_000:
+                self._keys.clear()
+            self._keys[statement.actor] = key
         statement.verify(key)
         return key
 

@@ -65,6 +65,7 @@ EM_DASH = "\u2014"
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 _SPACE = re.compile(r"\s")
+_CONTROL_OR_NL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # --- one named error per malformation -----------------------------------------------------------
@@ -152,7 +153,8 @@ class Note:
 
 def check_key_name(name: str) -> None:
     """Key names are non-empty, with no Unicode spaces and no '+' (signed-note, Format)."""
-    if not name or _SPACE.search(name) or "+" in name:
+    # Control characters cannot appear in a note at all (signed-note "Format").
+    if not name or _SPACE.search(name) or "+" in name or _CONTROL_OR_NL.search(name):
         raise BadKeyName()
 
 
@@ -246,6 +248,8 @@ class Verifier:
             if len(signature) != 8 + 64:
                 raise BadNoteSignature(f"cosignature by {self.name} has the wrong length")
             (timestamp,) = struct.unpack(">Q", signature[:8])
+            if timestamp > 2**63 - 1:  # tlog-cosignature: the timestamp MUST NOT exceed it
+                raise BadNoteSignature(f"cosignature by {self.name} has an invalid timestamp")
             signature = signature[8:]
             message = f"cosignature/v1\ntime {timestamp}\n{text}".encode()
         try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from chainledger.crypto import SUITES, party_id
 from chainledger.encoding import b64decode
 from chainledger.errors import ChainledgerError, MalformedInput, NotAllowed, SchemaError
+from chainledger.note import check_key_name
 from chainledger.statement import COMMON_FIELDS, SignedStatement
 from chainledger.store.base import LogReader, LogWriter, PartyRow
 
@@ -124,8 +125,12 @@ class Rules:
 def genesis_fields(stmt: SignedStatement) -> tuple[str, str, bytes]:
     """(origin, suite name, platform public key) of a genesis statement, checked."""
     origin, suite_name, key_b64 = (stmt.stmt.get(k) for k in ("origin", "suite", "key"))
-    if not isinstance(origin, str) or not origin or any(c.isspace() or c == "+" for c in origin):
-        raise SchemaError("origin", "must be a non-empty log name without spaces or '+'")
+    if not isinstance(origin, str):
+        raise SchemaError("origin", "must be a string")
+    try:
+        check_key_name(origin)
+    except MalformedInput:
+        raise SchemaError("origin", "must be a non-empty log name without spaces or '+'") from None
     if suite_name not in SUITES:
         raise SchemaError("suite", "must be sha256 or sm3")
     if not isinstance(key_b64, str):

@@ -25,7 +25,7 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from chainledger.checkpoint import Checkpoint, sign_checkpoint
 from chainledger.clock import Clock, format_ts, parse_ts
@@ -185,21 +185,25 @@ class Sequencer:
         return _Tip(frontier, last_leaf, last_ts, latest.root)
 
     def _admit(
-        self, w: LogWriter, p: _Pending, seq: int, now: str, seen: set[tuple[str, str]]
+        self, w: LogWriter, p: _Pending, seq: int, now: datetime, used: set[tuple[str, str]]
     ) -> None:
+        """Raise why ``p`` may not be appended at ``seq``.
+
+        ``used`` holds the (actor, nonce) pairs already on the ledger or earlier in the batch.
+        """
         stmt = p.statement
         if (seq == 0) != (stmt.kind == "genesis"):
             raise NotAllowed("genesis is entry 0 and only entry 0")
         key = self.rules.signing_key(w, stmt)
         if p.verified_key != key:
             stmt.verify(key)
-        drift = abs(parse_ts(stmt.ts) - parse_ts(now))
+        drift = abs(parse_ts(stmt.ts) - now)
         if drift > self.skew:
             raise ClockSkew(
                 f"statement ts is {drift.total_seconds():.0f} s from the ledger clock "
                 f"(window {self.skew.total_seconds():.0f} s)"
             )
-        if (stmt.actor, stmt.nonce) in seen or w.nonce_used(stmt.actor, stmt.nonce):
+        if (stmt.actor, stmt.nonce) in used:
             raise Replay(f"nonce already used by {stmt.actor}")
         self.rules.admit(w, stmt)
 
@@ -211,21 +215,22 @@ class Sequencer:
                 tip = self._load_tip(w)
                 before = tip.frontier.nodes()
                 frontier = tip.frontier.copy()
-                now = format_ts(self.clock())
+                clock_now = self.clock()
+                now = format_ts(clock_now)
                 ts = max(now, tip.last_ts)  # entry times never go backwards
                 prev = tip.last_leaf.hex() if tip.last_leaf is not None else GENESIS_PREV
                 created: list[tuple[NodeKey, bytes]] = []
                 rows: list[EntryRow] = []
-                seen: set[tuple[str, str]] = set()
+                used = w.nonces_used((p.statement.actor, p.statement.nonce) for p in batch)
                 for p in batch:
                     seq = frontier.size
                     try:
-                        self._admit(w, p, seq, now, seen)
+                        self._admit(w, p, seq, clock_now, used)
                     except ChainledgerError as exc:
                         errors.append((p, exc))
                         continue
                     stmt = p.statement
-                    seen.add((stmt.actor, stmt.nonce))
+                    used.add((stmt.actor, stmt.nonce))
                     data = encode_entry(seq, ts, prev, stmt)
                     leaf = self.suite.leaf(data)
                     created.extend(frontier.append(leaf))
@@ -263,14 +268,19 @@ class Sequencer:
         self.appended += len(appended)
         nodes = before | dict(created)
         size = frontier.size
+        # Proofs of neighbouring leaves share most of their ranges: hash each range once.
+        ranges: dict[tuple[int, int], bytes] = {}
 
         def node(level: int, index: int) -> bytes:
             return nodes[(level, index)]
 
+        def hash_of(r: tuple[int, int]) -> bytes:
+            h = ranges.get(r)
+            if h is None:
+                h = ranges[r] = range_hash(r[0], r[1], node, suite=self.suite)
+            return h
+
         for a in appended:
-            hashes = tuple(
-                range_hash(lo, hi, node, suite=self.suite)
-                for lo, hi in inclusion_ranges(a.seq, size)
-            )
+            hashes = tuple(hash_of(r) for r in inclusion_ranges(a.seq, size))
             receipt = Receipt(a.seq, a.leaf, a.data, note, InclusionProof(a.seq, size, hashes))
             a.pending.future.set_result(receipt)

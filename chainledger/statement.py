@@ -84,17 +84,34 @@ class SignedStatement:
         return str(self.stmt["nonce"])
 
     @classmethod
-    def create(cls, stmt: Mapping[str, Any], sig: bytes) -> SignedStatement:
-        """Check the common fields and canonicalize; the signature is not verified here."""
+    def create(
+        cls, stmt: Mapping[str, Any], sig: bytes, *, checked: bool = False
+    ) -> SignedStatement:
+        """Check the common fields and canonicalize; the signature is not verified here.
+
+        ``checked=True``: ``stmt`` came from `parse_json_object`, so it is known to be
+        in the ledger's data model.
+        """
         if not isinstance(stmt, Mapping):
             raise SchemaError("stmt", "must be a JSON object")
-        body = canonical(stmt)
+        body = canonical(stmt, checked=checked)
         if len(body) > MAX_STATEMENT_BYTES:
             raise MalformedInput("statement", f"larger than {MAX_STATEMENT_BYTES} bytes")
         _check_common(stmt)
         if not isinstance(sig, bytes) or len(sig) != 64:
             raise SchemaError("sig", "must be a 64-byte Ed25519 signature")
         return cls(dict(stmt), body, sig)
+
+    @classmethod
+    def trusted(cls, stmt: JsonObject, body: bytes, sig: bytes) -> SignedStatement:
+        """Build from a ``body`` already known to be ``canonical(stmt)`` (e.g. sliced out of
+        a canonical entry); the common fields are still checked."""
+        if len(body) > MAX_STATEMENT_BYTES:
+            raise MalformedInput("statement", f"larger than {MAX_STATEMENT_BYTES} bytes")
+        _check_common(stmt)
+        if len(sig) != 64:
+            raise SchemaError("sig", "must be a 64-byte Ed25519 signature")
+        return cls(stmt, body, sig)
 
     @classmethod
     def from_wire(cls, wire: Mapping[str, Any] | bytes | str) -> SignedStatement:
@@ -108,7 +125,7 @@ class SignedStatement:
             sig = b64decode(obj["sig"], "sig", 64)
         except MalformedInput as exc:
             raise SchemaError("sig", exc.reason) from None
-        return cls.create(obj["stmt"], sig)
+        return cls.create(obj["stmt"], sig, checked=not isinstance(wire, Mapping))
 
     def to_wire(self) -> JsonObject:
         return {"stmt": self.stmt, "sig": b64encode(self.sig)}

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from chainledger.checkpoint import open_checkpoint
+from chainledger.checkpoint import parse_checkpoint_body
 from chainledger.crypto import load_private_key, public_key_bytes, verify_signature
 from chainledger.entry import GENESIS_PREV, Entry, decode_entry
 from chainledger.errors import ChainledgerError, LedgerCorrupt
@@ -41,7 +42,7 @@ from chainledger.merkle import (
     range_node_keys,
     verify_consistency,
 )
-from chainledger.note import ALG_ED25519, Verifier, key_id
+from chainledger.note import ALG_ED25519, Verifier, key_id, parse_note
 from chainledger.rules import Rules, core_rules
 from chainledger.store.base import CheckpointRow, LogWriter, Store
 from chainledger.store.sqlite import SqliteStore
@@ -61,13 +62,17 @@ class VerifyReport:
     root: bytes
 
 
-def _verify_sigs(items: list[tuple[int, bytes, bytes, bytes]]) -> int | None:
-    """Runs on the pool: the first seq whose signature fails, or None."""
-    for seq, key, sig, body in items:
+#: (seq, public key, signature, message, what is signed): one Ed25519 check for the pool.
+SigJob = tuple[int, bytes, bytes, bytes, str]
+
+
+def _verify_sigs(jobs: list[SigJob]) -> LedgerCorrupt | None:
+    """Runs on the pool: the first signature (in seq order) that fails, or None."""
+    for seq, key, sig, message, what in jobs:
         try:
-            verify_signature(key, sig, body)
+            verify_signature(key, sig, message)
         except ChainledgerError:
-            return seq
+            return LedgerCorrupt(seq, f"{what} does not verify")
     return None
 
 
@@ -92,6 +97,9 @@ class _Replay:
         self.next_cp: CheckpointRow | None = next(self.checkpoints, None)
         self.prev_cp: CheckpointRow | None = None
         self.checkpoint_count = 0
+        self.jobs: list[SigJob] = []
+        #: Nodes recomputed in the current chunk, compared with the stored ones at its end.
+        self.created: list[tuple[NodeKey, bytes]] = []
 
     def entry(self, w: LogWriter, seq: int, data: bytes) -> tuple[Entry, bytes]:
         """Check one entry in sequence and apply it; return it and the key that signed it."""
@@ -155,16 +163,30 @@ class _Replay:
         if cp.root != root:
             raise LedgerCorrupt(last, f"stored root of checkpoint {cp.size} is not the tree's root")
         try:
-            signed = open_checkpoint(cp.note, [self.verifier], origin=self.genesis.origin)
+            note = parse_note(cp.note)
+            body = parse_checkpoint_body(note.text)
         except ChainledgerError as exc:
-            raise LedgerCorrupt(last, f"checkpoint {cp.size} does not verify: {exc}") from None
-        if signed.checkpoint.size != cp.size or signed.checkpoint.root != root:
-            raise LedgerCorrupt(last, f"signed checkpoint {cp.size} disagrees with its row")
+            raise LedgerCorrupt(last, f"checkpoint {cp.size} does not parse: {exc}") from None
+        if (body.origin, body.size, body.root) != (self.genesis.origin, cp.size, root):
+            raise LedgerCorrupt(last, f"signed checkpoint {cp.size} disagrees with the tree")
+        v = self.verifier
+        ours = [sig for sig in note.signatures if (sig.name, sig.key_id) == (v.name, v.key_id)]
+        if not ours:
+            raise LedgerCorrupt(last, f"checkpoint {cp.size} is not signed by the platform key")
+        for sig in ours:  # checked on the pool, like the entries' signatures
+            self.jobs.append(
+                (last, v.public_key, sig.signature, note.text.encode(), f"checkpoint {cp.size}")
+            )
         prev = self.prev_cp
         if prev is not None:
             self._consistency(prev, cp)
 
     def _consistency(self, first: CheckpointRow, second: CheckpointRow) -> None:
+        """Check a consistency proof built from the stored nodes, as a client would get it.
+
+        If it fails, the stored nodes completed so far in this chunk are compared first,
+        so a bad node is named at the seq that completed it.
+        """
         ranges = consistency_ranges(first.size, second.size)
         nodes = self.store.nodes(range_node_keys(ranges))
         try:
@@ -176,6 +198,7 @@ class _Replay:
                 first.size, second.size, proof, first.root, second.root, suite=self.suite
             )
         except (KeyError, ChainledgerError) as exc:
+            self.check_nodes(self.created)
             raise LedgerCorrupt(
                 second.size - 1,
                 f"checkpoints {first.size} and {second.size} are not consistent: {exc}",
@@ -224,51 +247,63 @@ def _verify(
     workers: int | None,
 ) -> VerifyReport:
     replay = _Replay(store, genesis, rules, scratch)
-    seq = 0
     entries = store.entries(0, size + 1)  # one past the tip: an extra entry is tampering
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-        while seq < size:
-            sig_jobs: list[Future[int | None]] = []
-            batch: list[tuple[int, bytes, bytes, bytes]] = []
-            created: list[tuple[NodeKey, bytes]] = []
-            failure: LedgerCorrupt | None = None
-            end = min(seq + CHUNK, size)
-            with scratch.write() as w:
-                for expected in range(seq, end):
-                    got = next(entries, None)
-                    try:
+    # Signature jobs in seq order. The main thread runs ahead by at most a few chunks,
+    # then collects the oldest results first, so the first failure found is the lowest seq.
+    pending: deque[Future[LedgerCorrupt | None]] = deque()
+    n_workers = workers or os.cpu_count() or 2
+
+    def collect(keep: int) -> None:
+        while len(pending) > keep:
+            failure = pending.popleft().result()
+            if failure is not None:
+                raise failure
+
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+
+        def flush() -> None:
+            while replay.jobs:
+                pending.append(pool.submit(_verify_sigs, replay.jobs[:256]))
+                del replay.jobs[:256]
+
+        seq = 0
+        try:
+            while seq < size:
+                end = min(seq + CHUNK, size)
+                created: list[tuple[NodeKey, bytes]] = []
+                replay.created = created
+                with scratch.write() as w:
+                    for expected in range(seq, end):
+                        got = next(entries, None)
                         if got is None or got[0] != expected:
                             raise LedgerCorrupt(expected, "entry is missing")
                         entry, key = replay.entry(w, expected, got[1])
-                        batch.append((expected, key, entry.statement.sig, entry.statement.body))
-                        if len(batch) >= 256:
-                            sig_jobs.append(pool.submit(_verify_sigs, batch))
-                            batch = []
+                        st = entry.statement
+                        replay.jobs.append((expected, key, st.sig, st.body, "signature"))
+                        if len(replay.jobs) >= 256:
+                            flush()
                         replay.leaf(expected, got[1], created)
                         replay.last_ts = entry.ts
                         replay.checkpoints_at(expected + 1)
-                    except LedgerCorrupt as exc:
-                        failure = exc
-                        break
-            if batch:
-                sig_jobs.append(pool.submit(_verify_sigs, batch))
-            bad_sigs = [s for s in (j.result() for j in sig_jobs) if s is not None]
-            if failure is None:
-                try:
-                    replay.check_nodes(created)
-                except LedgerCorrupt as exc:
-                    failure = exc
-            first_sig = min(bad_sigs) if bad_sigs else None
-            if first_sig is not None and (
-                failure is None or failure.seq is None or first_sig <= failure.seq
-            ):
-                raise LedgerCorrupt(first_sig, "signature does not verify with the actor's key")
-            if failure is not None:
-                raise failure
-            seq = end
-            if progress is not None:
-                progress(seq, size)
-    extra = next(entries, None)
+                replay.check_nodes(created)
+                flush()
+                collect(keep=4 * n_workers)
+                seq = end
+                if progress is not None:
+                    progress(seq, size)
+        except LedgerCorrupt as found:
+            # A lower seq may still fail its signature check: those come first.
+            flush()
+            try:
+                collect(keep=0)
+            except LedgerCorrupt as earlier:
+                if earlier.seq is not None and found.seq is not None and earlier.seq < found.seq:
+                    raise earlier from None
+            raise
+        flush()
+        collect(keep=0)
+    # Any row at or past the tip, even after a gap, is an entry no checkpoint covers.
+    extra = next(entries, None) or next(store.entries(size, 2**63 - 1), None)
     if extra is not None:
         raise LedgerCorrupt(extra[0], "entry is not covered by any signed checkpoint")
     if replay.next_cp is not None:
@@ -276,7 +311,5 @@ def _verify(
     live, rebuilt = store.projection_snapshot(), scratch.projection_snapshot()
     for table, rows in rebuilt.items():
         if live.get(table) != rows:
-            raise LedgerCorrupt(
-                None, f"projection {table!r} differs from its rebuild from the entries"
-            )
+            raise LedgerCorrupt(None, f"projection {table!r} differs from its rebuild")
     return VerifyReport(size, replay.checkpoint_count, replay.frontier.root())

@@ -87,6 +87,10 @@ class LogReader(Protocol):
 
     def nonce_used(self, actor: str, nonce: str) -> bool: ...
 
+    def nonces_used(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (actor, nonce) pairs are already on the ledger (one query)."""
+        ...
+
     def party(self, party_id: str) -> PartyRow | None: ...
 
     def projection_snapshot(self) -> dict[str, list[tuple[object, ...]]]:
@@ -97,7 +101,9 @@ class LogReader(Protocol):
 class LogWriter(LogReader, Protocol):
     """A view inside one exclusive write transaction (reads see its own writes)."""
 
-    def add_entries(self, rows: Sequence[EntryRow]) -> None: ...
+    def add_entries(self, rows: Sequence[EntryRow]) -> None:
+        """Append entries; `Conflict` if a seq or an (actor, nonce) already exists."""
+        ...
 
     def add_nodes(self, nodes: Sequence[tuple[NodeKey, bytes]]) -> None: ...
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from chainledger.errors import NotFound
+from chainledger.errors import Conflict, NotFound
 from chainledger.merkle import NodeKey
 from chainledger.store.base import CheckpointRow, EntryRow, PartyRow
 
@@ -132,6 +132,21 @@ class _Reads:
                 out[wanted[nid]] = bytes(h)
         return out
 
+    def nonces_used(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        wanted = list(set(pairs))
+        used: set[tuple[str, str]] = set()
+        for i in range(0, len(wanted), 10000):
+            chunk = wanted[i : i + 10000]
+            values = ",".join(["(?, ?)"] * len(chunk))
+            params = [x for pair in chunk for x in pair]
+            for actor, nonce in self._c().execute(
+                "SELECT actor, nonce FROM entries WHERE (actor, nonce) IN "  # noqa: S608
+                f"(VALUES {values})",
+                params,
+            ):
+                used.add((actor, nonce))
+        return used
+
     def nonce_used(self, actor: str, nonce: str) -> bool:
         row = (
             self._c()
@@ -168,15 +183,28 @@ class _Writer(_Reads):
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        # Parties read in this transaction; kept in step by put_party. Safe because the
+        # transaction holds the write lock: nobody else can change them meanwhile.
+        self._parties: dict[str, PartyRow | None] = {}
 
     def _c(self) -> sqlite3.Connection:
         return self._conn
 
+    def party(self, party_id: str) -> PartyRow | None:
+        try:
+            return self._parties[party_id]
+        except KeyError:
+            row = self._parties[party_id] = super().party(party_id)
+            return row
+
     def add_entries(self, rows: Sequence[EntryRow]) -> None:
-        self._c().executemany(
-            "INSERT INTO entries (seq, data, kind, actor, nonce) VALUES (?, ?, ?, ?, ?)",
-            [(r.seq, r.data, r.kind, r.actor, r.nonce) for r in rows],
-        )
+        try:
+            self._conn.executemany(
+                "INSERT INTO entries (seq, data, kind, actor, nonce) VALUES (?, ?, ?, ?, ?)",
+                [(r.seq, r.data, r.kind, r.actor, r.nonce) for r in rows],
+            )
+        except sqlite3.IntegrityError:
+            raise Conflict("an entry with this seq, or this (actor, nonce), exists") from None
 
     def add_nodes(self, nodes: Sequence[tuple[NodeKey, bytes]]) -> None:
         self._c().executemany(
@@ -190,6 +218,7 @@ class _Writer(_Reads):
         )
 
     def put_party(self, row: PartyRow) -> None:
+        self._parties[row.id] = row
         self._c().execute(
             "INSERT INTO parties (id, role, name, public_key, status, since_seq) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET role = excluded.role, "
