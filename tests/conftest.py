@@ -1,4 +1,4 @@
-"""Shared fixtures: the golden vectors (copied from ../shared/vectors, see tests/vectors/README.md)."""
+"""Shared fixtures: the golden vectors (copies of ../shared/vectors; see tests/vectors)."""
 
 from __future__ import annotations
 
