@@ -10,8 +10,8 @@ Append-only: triggers refuse UPDATE and DELETE on entries, nodes and
 checkpoints. (An attacker with the file can drop them; that is what `verify`
 is for.)
 
-Schema changes are named migrations (sqlite-utils ``Migrations``), applied under
-the write lock when a store is opened.
+Schema changes are named migrations (`chainledger.store.sqlite_schema`), applied
+under the write lock when a store is opened.
 """
 
 from __future__ import annotations
@@ -22,12 +22,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
-
 from chainledger.errors import Conflict, NotFound
 from chainledger.merkle import NodeKey
 from chainledger.store.base import CheckpointRow, EntryRow, PartyRow
+from chainledger.store.sqlite_schema import migrate
 
 __all__ = ["SqliteStore", "node_id"]
 
@@ -36,41 +34,10 @@ PROJECTIONS: dict[str, str] = {"parties": "id"}
 
 _LEVEL_SHIFT = 48  # node row id = level * 2**48 + index: one integer key, no extra index
 
-migrations = Migrations("chainledger")
-
 
 def node_id(key: NodeKey) -> int:
     level, index = key
     return (level << _LEVEL_SHIFT) | index
-
-
-def _append_only(db: sqlite_utils.Database, table: str) -> None:
-    for op in ("UPDATE", "DELETE"):
-        db.execute(
-            f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{table} are append-only'); END"
-        )
-
-
-@migrations(name="0001_log")
-def _m0001_log(db: sqlite_utils.Database) -> None:
-    db.execute(
-        "CREATE TABLE entries (seq INTEGER PRIMARY KEY, data BLOB NOT NULL, "
-        "kind TEXT NOT NULL, actor TEXT NOT NULL, nonce TEXT NOT NULL)"
-    )
-    # (actor, nonce) is unique for the ledger's whole life: the replay guard.
-    db.execute("CREATE UNIQUE INDEX entries_actor_nonce ON entries (actor, nonce)")
-    db.execute("CREATE TABLE nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL)")
-    db.execute(
-        "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, "
-        "note TEXT NOT NULL, ts TEXT NOT NULL)"
-    )
-    for table in ("entries", "nodes", "checkpoints"):
-        _append_only(db, table)
-    db.execute(
-        "CREATE TABLE parties (id TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, "
-        "public_key BLOB NOT NULL, status TEXT NOT NULL, since_seq INTEGER NOT NULL)"
-    )
 
 
 class _Reads:
@@ -240,13 +207,7 @@ class SqliteStore(_Reads):
         self._lock = threading.Lock()
         self._closed = False
         conn = self._c()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            migrations.apply(sqlite_utils.Database(conn))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        migrate(conn)
 
     def _c(self) -> sqlite3.Connection:
         """This thread's connection (opened on first use)."""
