@@ -25,7 +25,7 @@ class Frontier:
         self.suite = suite
         self.size = size
         self.hashes = list(hashes or [])
-        if len(self.hashes) != bin(size).count("1"):
+        if size < 0 or len(self.hashes) != bin(size).count("1"):
             raise ValueError("a frontier has one hash per set bit of its size")
 
     @staticmethod
