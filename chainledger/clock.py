@@ -7,13 +7,14 @@ so they can be compared as strings and signed without ambiguity.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from chainledger.errors import MalformedInput
 
-__all__ = ["Clock", "format_ts", "parse_ts", "system_clock"]
+__all__ = ["Clock", "check_ts", "format_ts", "parse_ts", "system_clock"]
 
 Clock = Callable[[], datetime]
 
@@ -36,6 +37,34 @@ def format_ts(when: datetime) -> str:
         f"{w.year:04d}-{w.month:02d}-{w.day:02d}T"
         f"{w.hour:02d}:{w.minute:02d}:{w.second:02d}.{w.microsecond // 1000:03d}Z"
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_date(day: str) -> bool:
+    try:
+        date(int(day[0:4]), int(day[5:7]), int(day[8:10]))
+    except ValueError:
+        return False
+    return True
+
+
+def check_ts(text: object, what: str = "ts") -> str:
+    """Raise `MalformedInput` unless ``text`` is the one accepted timestamp form; return it.
+
+    The cheap check for hot paths that only need validity (verify reads every entry).
+    """
+    if (
+        not isinstance(text, str)
+        or _TS.fullmatch(text) is None
+        or not _real_date(text[:10])
+        or text[11:13] > "23"
+        or text[14:16] > "59"
+        or text[17:19] > "59"
+    ):
+        raise MalformedInput(
+            what, "must be an RFC 3339 UTC timestamp like 2026-11-26T13:45:00.123Z"
+        )
+    return text
 
 
 def parse_ts(text: object, what: str = "ts") -> datetime:

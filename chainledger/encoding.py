@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -206,6 +207,18 @@ def b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+@functools.cache
+def _canonical_b64(length: int) -> re.Pattern[str]:
+    """The one canonical standard-base64 spelling of ``length`` bytes, as a pattern.
+
+    RFC 4648 section 3.5: the unused bits of the last symbol are zero, so the last
+    symbol before "==" is one of AQgw and before "=" one of AEIMQUYcgkosw048.
+    """
+    full, rest = divmod(length, 3)
+    tail = {0: "", 1: "[A-Za-z0-9+/][AQgw]==", 2: "[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]="}[rest]
+    return re.compile(f"[A-Za-z0-9+/]{{{4 * full}}}{tail}")
+
+
 def b64decode(text: str, what: str = "base64", length: int | None = None) -> bytes:
     """Strict standard base64: refuses URL-safe letters, missing padding and junk.
 
@@ -213,6 +226,8 @@ def b64decode(text: str, what: str = "base64", length: int | None = None) -> byt
     """
     if not isinstance(text, str):
         raise MalformedInput(what, "must be a base64 string")
+    if length is not None and _canonical_b64(length).fullmatch(text):
+        return binascii.a2b_base64(text)  # fast path: the pattern admits only canonical text
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError) as exc:

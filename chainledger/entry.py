@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chainledger.clock import parse_ts
+from chainledger.clock import check_ts
 from chainledger.encoding import JsonObject, b64decode, b64encode, canonical, parse_json_object
 from chainledger.errors import MalformedInput
 from chainledger.statement import SignedStatement
@@ -96,7 +96,7 @@ def decode_entry(data: bytes) -> Entry:
     seq = obj["seq"]
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise MalformedInput("entry", "seq must be a non-negative integer")
-    parse_ts(obj["ts"], "entry ts")
+    check_ts(obj["ts"], "entry ts")
     if not isinstance(obj["prev"], str) or _HEX64.fullmatch(obj["prev"]) is None:
         raise MalformedInput("entry", "prev must be 64 lowercase hex digits")
     if not isinstance(obj["sig"], str):

@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chainledger.clock import format_ts, parse_ts
+from chainledger.clock import check_ts, format_ts
 from chainledger.crypto import Rand, verify_signature
 from chainledger.encoding import JsonObject, b64decode, b64encode, canonical, parse_json_object
 from chainledger.errors import MalformedInput, SchemaError
@@ -53,7 +53,7 @@ def _check_common(stmt: Mapping[str, Any]) -> None:
     if _PARTY_ID.fullmatch(stmt["actor"]) is None:
         raise SchemaError("actor", "must be a party id (p_ + 16 base32 letters)")
     try:
-        parse_ts(stmt["ts"])
+        check_ts(stmt["ts"])
         b64decode(stmt["nonce"], "nonce", NONCE_BYTES)
     except MalformedInput as exc:
         raise SchemaError(exc.what, exc.reason) from None

@@ -48,71 +48,124 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def ed25519_verify_rate(seconds: float = 2.0) -> float:
-    """Verifications per second on one core (one thread), median of three runs."""
+def ed25519_verify_rate(seconds: float = 1.5) -> float:
+    """Verifications per second on one core (one thread)."""
     key = Ed25519PrivateKey.generate()
     pub = key.public_key()
     msg = os.urandom(320)  # about the size of a signed statement
     sig = key.sign(msg)
-    rates = []
-    for _ in range(3):
-        n, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds:
-            for _ in range(200):
-                pub.verify(sig, msg)
-            n += 200
-        rates.append(n / elapsed)
-    return statistics.median(rates)
+    n, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(200):
+            pub.verify(sig, msg)
+        n += 200
+    return n / elapsed
 
 
-def bench_appends(tmp: Path, clients: int, seconds: float) -> dict[str, Any]:
-    """Closed loop: ``clients`` threads each append pre-signed notes and wait for receipts."""
-    led = Ledger.init(tmp / "appends.db")
-    try:
-        per_client = int(seconds * 12_000 / clients) + 50  # more than can be used
-        # Clients sign on their own machines: signing is not part of the ledger's work.
-        stock = [
-            [led.platform_statement("note", text=f"c{c} n{i}") for i in range(per_client)]
-            for c in range(clients)
-        ]
-        latencies: list[float] = []
-        lock = threading.Lock()
-        stop = time.perf_counter() + seconds
-        counts = [0] * clients
+def ratio_run(measure: Any) -> tuple[float, float, Any]:
+    """Run ``measure()`` (returning (rate, details)) between two baseline measurements.
 
-        def client(c: int) -> None:
-            mine: list[float] = []
-            for stmt in stock[c]:
-                t0 = time.perf_counter()
-                if t0 >= stop:
-                    break
-                led.append(stmt)
-                mine.append(time.perf_counter() - t0)
-            counts[c] = len(mine)
-            with lock:
-                latencies.extend(mine)
+    Returns (rate / mean baseline, mean baseline, details): the baseline is taken right
+    before and right after, so drift of the shared machine during the run is averaged.
+    """
+    before = ed25519_verify_rate()
+    rate, details = measure()
+    after = ed25519_verify_rate()
+    base = (before + after) / 2
+    return rate / base, base, details
 
-        start = time.perf_counter()
-        threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - start
-        total = sum(counts)
-        seq = led.sequencer
-        return {
-            "clients": clients,
-            "appends": total,
-            "seconds": round(elapsed, 3),
-            "appends_per_s": round(total / elapsed, 1),
-            "batches": seq.batches,
-            "mean_batch": round(seq.appended / max(seq.batches, 1), 1),
-            "p50_ms": round(pct(latencies, 0.50) * 1000, 2),
-            "p99_ms": round(pct(latencies, 0.99) * 1000, 2),
-        }
-    finally:
-        led.close()
+
+def median_of(runs: list[tuple[float, float, Any]]) -> dict[str, Any]:
+    ratios = [r for r, _, _ in runs]
+    i = ratios.index(statistics.median_low(ratios))
+    return {
+        "ratio": round(ratios[i], 3),
+        "ratios_all_runs": [round(r, 3) for r in ratios],
+        "baseline_ed25519_verify_per_s": round(runs[i][1], 1),
+        "run": runs[i][2],
+    }
+
+
+def bench_appends_open_loop(led: Ledger, n: int, submitters: int = 2) -> tuple[float, Any]:
+    """Pre-signed statements submitted by a few threads as fast as the sequencer takes them.
+
+    Latency is submit-to-receipt (durably committed) for each append.
+    """
+    stmts = [led.platform_statement("note", text=f"open {i}") for i in range(n)]
+    done: list[float] = [0.0] * n
+    sent: list[float] = [0.0] * n
+
+    def submit(k: int) -> list[Any]:
+        futures = []
+        for i in range(k, n, submitters):
+            sent[i] = time.perf_counter()
+            f = led.submit(stmts[i])
+            f.add_done_callback(lambda _f, i=i: done.__setitem__(i, time.perf_counter()))
+            futures.append(f)
+        return futures
+
+    seq = led.sequencer
+    batches0, appended0 = seq.batches, seq.appended
+    start = time.perf_counter()
+    with ThreadPoolExecutor(submitters) as pool:
+        futures = [f for fs in pool.map(submit, range(submitters)) for f in fs]
+    for f in futures:
+        f.result()
+    elapsed = time.perf_counter() - start
+    lat = [d - s for d, s in zip(done, sent, strict=True)]
+    batches = seq.batches - batches0
+    return n / elapsed, {
+        "appends": n,
+        "submitting_threads": submitters,
+        "seconds": round(elapsed, 3),
+        "appends_per_s": round(n / elapsed, 1),
+        "batches": batches,
+        "mean_batch": round((seq.appended - appended0) / max(batches, 1), 1),
+        "p50_ms": round(pct(lat, 0.50) * 1000, 2),
+        "p99_ms": round(pct(lat, 0.99) * 1000, 2),
+    }
+
+
+def bench_appends_closed_loop(led: Ledger, clients: int, seconds: float) -> tuple[float, Any]:
+    """``clients`` threads each append pre-signed notes and wait for every receipt."""
+    per_client = int(seconds * 8_000 / clients) + 50  # more than can be used
+    stock = [
+        [led.platform_statement("note", text=f"c{c} n{i}") for i in range(per_client)]
+        for c in range(clients)
+    ]
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+    counts = [0] * clients
+
+    def client(c: int) -> None:
+        mine: list[float] = []
+        for stmt in stock[c]:
+            t0 = time.perf_counter()
+            if t0 >= stop:
+                break
+            led.append(stmt)
+            mine.append(time.perf_counter() - t0)
+        counts[c] = len(mine)
+        with lock:
+            latencies.extend(mine)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    total = sum(counts)
+    return total / elapsed, {
+        "clients": clients,
+        "appends": total,
+        "seconds": round(elapsed, 3),
+        "appends_per_s": round(total / elapsed, 1),
+        "p50_ms": round(pct(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(pct(latencies, 0.99) * 1000, 2),
+    }
 
 
 def build(db: Path, sizes: list[int]) -> dict[int, Path]:
@@ -179,7 +232,7 @@ def proof_worker(db: Path, samples: int) -> dict[str, Any]:
     }
 
 
-def bench_verify(db: Path) -> dict[str, Any]:
+def bench_verify(db: Path) -> tuple[float, Any]:
     led = Ledger.open(db, writable=False)
     try:
         t0 = time.perf_counter()
@@ -187,7 +240,7 @@ def bench_verify(db: Path) -> dict[str, Any]:
         elapsed = time.perf_counter() - t0
     finally:
         led.close()
-    return {
+    return report.entries / elapsed, {
         "entries": report.entries,
         "checkpoints": report.checkpoints,
         "seconds": round(elapsed, 2),
@@ -202,10 +255,15 @@ def plot(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    names = ["appends / Ed25519", "verify / Ed25519"]
-    ratios = [result["ratios"]["appends_vs_ed25519"], result["ratios"]["verify_vs_ed25519"]]
-    goals = [0.8, 1.5]
-    ax1.bar(names, ratios, color=["#4c72b0", "#55a868"])
+    names = ["appends\n(open loop)", "appends\n(64 clients)", "verify"]
+    r = result["ratios"]
+    ratios = [
+        r["appends_vs_ed25519"],
+        r["appends_closed_loop_64_vs_ed25519"],
+        r["verify_vs_ed25519"],
+    ]
+    goals = [0.8, 0.8, 1.5]
+    ax1.bar(names, ratios, color=["#4c72b0", "#8172b2", "#55a868"])
     for i, g in enumerate(goals):
         ax1.hlines(g, i - 0.4, i + 0.4, colors="red", linestyles="dashed")
         ax1.text(i, ratios[i], f"{ratios[i]:.2f}x", ha="center", va="bottom")
@@ -240,14 +298,22 @@ def main() -> None:
         return
 
     sizes = [10**3, 10**4, 10**5] if args.quick else [10**4, 10**5, 10**6]
-    seconds = 5.0 if args.quick else 20.0
+    reps = 1 if args.quick else 3
+    n_open = 5_000 if args.quick else 20_000
     with tempfile.TemporaryDirectory(prefix="chainledger-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        print("baseline: Ed25519 verify rate on one core", file=sys.stderr)
-        base = ed25519_verify_rate()
-        print("signed appends, closed loop, 64 clients", file=sys.stderr)
-        appends = bench_appends(tmp, clients=64, seconds=seconds)
-        base_after = ed25519_verify_rate()  # again, to show how much the machine drifted
+        led = Ledger.init(tmp / "appends.db")
+        try:
+            print("signed appends, open loop (sequencer throughput)", file=sys.stderr)
+            open_loop = median_of(
+                [ratio_run(lambda: bench_appends_open_loop(led, n_open)) for _ in range(reps)]
+            )
+            print("signed appends, 64 closed-loop clients", file=sys.stderr)
+            closed_loop = median_of(
+                [ratio_run(lambda: bench_appends_closed_loop(led, 64, 5.0)) for _ in range(reps)]
+            )
+        finally:
+            led.close()
         print(f"building ledgers of {sizes} entries", file=sys.stderr)
         t0 = time.perf_counter()
         copies = build(tmp / "ledger.db", sizes)
@@ -262,13 +328,18 @@ def main() -> None:
             proofs.append(json.loads(out.stdout))
         verify_size = sizes[1]
         print(f"full verify at {verify_size} entries", file=sys.stderr)
-        verify = bench_verify(copies[verify_size])
-        base_verify = ed25519_verify_rate()
+        verify = median_of(
+            [ratio_run(lambda: bench_verify(copies[verify_size])) for _ in range(reps)]
+        )
     ratios = {
-        "appends_vs_ed25519": round(appends["appends_per_s"] / base, 3),
-        "verify_vs_ed25519": round(verify["entries_per_s"] / base_verify, 3),
+        "appends_vs_ed25519": open_loop["ratio"],
+        "appends_closed_loop_64_vs_ed25519": closed_loop["ratio"],
+        "verify_vs_ed25519": verify["ratio"],
         "inclusion_p99_growth_smallest_to_largest": round(
             proofs[-1]["inclusion_p99_ms"] / proofs[0]["inclusion_p99_ms"], 2
+        ),
+        "max_proof_p99_ms": max(
+            max(p["inclusion_p99_ms"], p["consistency_p99_ms"]) for p in proofs
         ),
     }
     result = {
@@ -280,12 +351,13 @@ def main() -> None:
             "platform": platform.platform(),
         },
         "quick": args.quick,
-        "baseline_ed25519_verify_per_s": {
-            "before_appends": round(base, 1),
-            "after_appends": round(base_after, 1),
-            "before_verify": round(base_verify, 1),
-        },
-        "appends": appends,
+        "method": (
+            "Each throughput is divided by one core's Ed25519 verify rate measured right "
+            "before and right after it in the same process; the median of the repetitions "
+            "is reported, with every repetition's ratio beside it."
+        ),
+        "appends_open_loop": open_loop,
+        "appends_closed_loop": closed_loop,
         "build_seconds": round(build_s, 1),
         "proofs": proofs,
         "verify": verify,
@@ -293,7 +365,7 @@ def main() -> None:
         "goals": {
             "appends_vs_ed25519": ">= 0.8",
             "verify_vs_ed25519": ">= 1.5",
-            "proof_p99_ms": "<= 1",
+            "max_proof_p99_ms": "<= 1",
             "inclusion_p99_growth_smallest_to_largest": "<= 2",
         },
     }

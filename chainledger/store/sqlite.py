@@ -106,9 +106,12 @@ class _Reads:
             chunk = wanted[i : i + 10000]
             values = ",".join(["(?, ?)"] * len(chunk))
             params = [x for pair in chunk for x in pair]
+            # CROSS JOIN makes the few pairs drive an index search per pair; a row-value
+            # "(actor, nonce) IN (VALUES ...)" would scan the whole index instead.
             for actor, nonce in self._c().execute(
-                "SELECT actor, nonce FROM entries WHERE (actor, nonce) IN "  # noqa: S608
-                f"(VALUES {values})",
+                f"WITH q(actor, nonce) AS (VALUES {values}) "  # noqa: S608 - only '?' marks
+                "SELECT e.actor, e.nonce FROM q CROSS JOIN entries e "
+                "ON e.actor = q.actor AND e.nonce = q.nonce",
                 params,
             ):
                 used.add((actor, nonce))
