@@ -1,0 +1,4 @@
+"""The HTTP API: a thin FastAPI layer translating HTTP to chainledger calls and back.
+
+Arrives with the HTTP issue; nothing here yet.
+"""

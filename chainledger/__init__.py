@@ -1,0 +1,4 @@
+"""chainledger: the ledger and the domain rules of a certificate-free city.
+
+No HTTP and no UI here; `api` and `wallet` build on this package, never the reverse.
+"""

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from chainledger.encoding import b64decode, b64encode
 from chainledger.errors import MalformedInput, VerificationError
-from chainledger.note import (
+from chainledger.note import (  # the signed-note API, re-exported: a checkpoint is a note
+    Cosigner,
     Note,
     NoteSignature,
     Signer,
@@ -32,11 +33,20 @@ __all__ = [
     "CheckpointEmptyExtension",
     "CheckpointEmptyOrigin",
     "CheckpointTooShort",
+    "Cosigner",
+    "Note",
+    "NoteSignature",
     "OriginMismatch",
     "SignedCheckpoint",
+    "Signer",
+    "Verifier",
     "add_signatures",
+    "format_note",
     "open_checkpoint",
+    "open_note",
     "parse_checkpoint_body",
+    "parse_note",
+    "parse_verifier_key",
     "sign_checkpoint",
     "verify_checkpoint",
 ]

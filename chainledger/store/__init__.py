@@ -1,0 +1,1 @@
+"""Storage: the contract (`base`) and its backends (`sqlite`). SQL lives only here."""

@@ -27,7 +27,7 @@ from chainledger.merkle import NodeKey
 from chainledger.store.base import CheckpointRow, EntryRow, PartyRow
 from chainledger.store.sqlite_schema import migrate
 
-__all__ = ["SqliteStore", "node_id"]
+__all__ = ["SqliteStore", "node_id", "nonces_query"]
 
 #: Projection tables, compared by `verify` against a rebuild from the entries.
 PROJECTIONS: dict[str, str] = {"parties": "id"}
@@ -38,6 +38,17 @@ _LEVEL_SHIFT = 48  # node row id = level * 2**48 + index: one integer key, no ex
 def node_id(key: NodeKey) -> int:
     level, index = key
     return (level << _LEVEL_SHIFT) | index
+
+
+def nonces_query(n: int) -> str:
+    """Which of n (actor, nonce) pairs exist. CROSS JOIN makes the pairs drive one index
+    search each; a row-value ``(actor, nonce) IN (VALUES ...)`` scans the whole index."""
+    values = ",".join(["(?, ?)"] * n)
+    return (
+        f"WITH q(actor, nonce) AS (VALUES {values}) "  # noqa: S608 - only '?' marks
+        "SELECT e.actor, e.nonce FROM q CROSS JOIN entries e "
+        "ON e.actor = q.actor AND e.nonce = q.nonce"
+    )
 
 
 class _Reads:
@@ -104,17 +115,8 @@ class _Reads:
         used: set[tuple[str, str]] = set()
         for i in range(0, len(wanted), 10000):
             chunk = wanted[i : i + 10000]
-            values = ",".join(["(?, ?)"] * len(chunk))
             params = [x for pair in chunk for x in pair]
-            # CROSS JOIN makes the few pairs drive an index search per pair; a row-value
-            # "(actor, nonce) IN (VALUES ...)" would scan the whole index instead.
-            for actor, nonce in self._c().execute(
-                f"WITH q(actor, nonce) AS (VALUES {values}) "  # noqa: S608 - only '?' marks
-                "SELECT e.actor, e.nonce FROM q CROSS JOIN entries e "
-                "ON e.actor = q.actor AND e.nonce = q.nonce",
-                params,
-            ):
-                used.add((actor, nonce))
+            used.update(self._c().execute(nonces_query(len(chunk)), params))
         return used
 
     def nonce_used(self, actor: str, nonce: str) -> bool:

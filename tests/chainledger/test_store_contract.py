@@ -13,7 +13,7 @@ import pytest
 
 from chainledger.errors import Conflict, NotFound
 from chainledger.store.base import CheckpointRow, EntryRow, PartyRow, Store
-from chainledger.store.sqlite import SqliteStore
+from chainledger.store.sqlite import SqliteStore, nonces_query
 
 BACKENDS: dict[str, Callable[[Path], Store]] = {
     "sqlite": lambda d: SqliteStore(d / "s.db", create=True),
@@ -161,5 +161,21 @@ def test_sqlite_is_durable_wal(tmp_path: Path) -> None:
         conn = s._c()
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    finally:
+        s.close()
+
+
+def test_sqlite_replay_check_searches_the_index(tmp_path: Path) -> None:
+    """The batch replay check runs for every batch: it must search the index, not scan."""
+    s = SqliteStore(tmp_path / "q.db", create=True)
+    try:
+        with s.write() as w:
+            w.add_entries([row(i) for i in range(2000)])
+        assert s.nonces_used([("p_aaaaaaaaaaaaaaaa", "nonce7"), ("p_x", "y")]) == {
+            ("p_aaaaaaaaaaaaaaaa", "nonce7")
+        }
+        plan = [r[3] for r in s._c().execute("EXPLAIN QUERY PLAN " + nonces_query(2), list("abcd"))]
+        assert any("SEARCH e USING COVERING INDEX entries_actor_nonce" in p for p in plan), plan
+        assert not any(p.startswith("SCAN e") for p in plan), plan
     finally:
         s.close()
