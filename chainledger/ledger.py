@@ -111,7 +111,6 @@ class Ledger:
         self._key = key
         self._signer = Signer(genesis.origin, key) if key is not None else None
         self._sequencer: Sequencer | None = None
-        self._keys: dict[str, bytes] = {}
         self._lock = threading.Lock()
         if key is not None and public_key_bytes(key) != genesis.platform_key:
             raise LedgerCorrupt(None, "the platform key file does not match the genesis key")
@@ -254,27 +253,9 @@ class Ledger:
                 )
             return self._sequencer
 
-    def _preverify(self, statement: SignedStatement) -> bytes | None:
-        """Check the signature here, in the caller's thread, against the actor's current key.
-
-        Keys come from a small cache: a stale one is harmless, because the writer
-        compares the key checked here with the actor's key at sequencing time and
-        verifies again if they differ.
-        """
-        key = self._keys.get(statement.actor)
-        if key is None:
-            try:
-                key = self.rules.signing_key(self.store, statement)
-            except ChainledgerError:
-                return None  # let the writer decide, in sequence order
-            if len(self._keys) >= 10_000:
-                self._keys.clear()
-            self._keys[statement.actor] = key
-        statement.verify(key)
-        return key
-
     def submit(self, statement: SignedStatement) -> Future[Receipt]:
-        return self.sequencer.submit(statement, self._preverify(statement))
+        """Queue ``statement``; its future resolves to the receipt after the durable commit."""
+        return self.sequencer.submit(statement)
 
     def append(self, statement: SignedStatement) -> Receipt:
         """Sequence ``statement`` durably and return its receipt, or raise why it was refused."""

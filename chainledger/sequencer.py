@@ -1,8 +1,12 @@
-"""Group commit: one writer thread turns queued statements into durable, signed batches.
+"""Group commit: statements in, durable signed batches out, in two pipelined stages.
 
 Callers (threads or asyncio tasks) `submit` a signed statement and get a
-future. The writer thread takes everything queued (up to ``max_batch``), and in
-one exclusive transaction admits each statement in sequence order against the
+future. A *checker* thread takes what has been submitted and has the
+signatures verified in a few large chunks on a thread pool (Ed25519
+verification releases the GIL, so all cores work, with little Python per
+statement), then moves the statements, in submission order, to the ready list.
+The *writer* thread takes everything ready (up to ``max_batch``) and, in one
+exclusive transaction, admits each statement in sequence order against the
 projections as earlier statements left them, appends the admitted ones to the
 hash chain and the Merkle tree, applies their projection changes, and signs a
 single checkpoint for the batch. Only after COMMIT has returned (WAL fsynced,
@@ -10,10 +14,11 @@ single checkpoint for the batch. Only after COMMIT has returned (WAL fsynced,
 its checks gets its own error and takes no seq; an unexpected failure rolls
 the whole batch back and fails every caller in it (never a partial write).
 
-While one batch is being fsynced the next one queues up, which is where the
-throughput comes from. Several processes may run sequencers on one database:
-the store's write lock serializes their batches, and each writer reloads the
-tree's right edge when it sees that the tip moved.
+While the writer commits one batch, the checker verifies what arrives for the
+next: that overlap, and one fsync and one checkpoint signature per batch, are
+where the throughput comes from. Several processes may run sequencers on one
+database: the store's write lock serializes their batches, and each writer
+reloads the tree's right edge when it sees that the tip moved.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import queue
 import threading
-from concurrent.futures import Future
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -49,7 +56,9 @@ log = logging.getLogger(__name__)
 @dataclass(slots=True)
 class _Pending:
     statement: SignedStatement
-    verified_key: bytes | None
+    #: The key the signature verified with before sequencing (None: not checked, the
+    #: actor was unknown then, or the check failed: the writer then checks it itself).
+    checked: bytes | None = None
     future: Future[Receipt] = field(default_factory=Future)
 
 
@@ -86,6 +95,7 @@ class Sequencer:
         skew: timedelta = timedelta(minutes=5),
         max_batch: int = 1024,
         max_queue: int = 100_000,
+        verify_threads: int | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -95,10 +105,27 @@ class Sequencer:
         self.clock = clock
         self.skew = skew
         self.max_batch = max_batch
-        self._queue: queue.Queue[_Pending | None] = queue.Queue(maxsize=max_queue)
+        self._inbox: queue.Queue[_Pending | None] = queue.Queue(maxsize=max_queue)
+        # Checked statements in submission order, for the writer; None marks the end.
+        self._ready: deque[_Pending | None] = deque()
+        self._ready_cond = threading.Condition()
+        self._max_ready = max_queue
         self._tip: _Tip | None = None
         self._closing = False
+        self._keys: dict[str, bytes] = {}
+        self._submitted = 0  # statements accepted by submit
+        self._moved = 0  # statements the checker has moved to the ready list
+        self._count_lock = threading.Lock()
+        self._workers = verify_threads or os.cpu_count() or 2
+        self._pool = ThreadPoolExecutor(
+            max_workers=self._workers,
+            thread_name_prefix="chainledger-sigcheck",
+        )
+        self._checker = threading.Thread(
+            target=self._run_checker, name="chainledger-checker", daemon=True
+        )
         self._thread = threading.Thread(target=self._run, name="chainledger-sequencer", daemon=True)
+        self._checker.start()
         self._thread.start()
         #: Counters for metrics: batches committed, entries appended, statements refused.
         self.batches = 0
@@ -112,18 +139,45 @@ class Sequencer:
     ) -> Future[Receipt]:
         """Queue ``statement``; the future resolves to its receipt after the durable commit.
 
-        ``verified_key`` is the key the caller already checked the signature
-        with (outside the writer, in parallel); the writer re-verifies only if
-        the actor's current key differs. Raises `Overloaded` when the queue is full.
+        The signature is checked on a pool of low-priority threads while the
+        statement waits in the queue (Ed25519 verification releases the GIL, so
+        every core helps); the writer admits statements in submission order and
+        re-verifies only if the actor's key changed meanwhile. ``verified_key``:
+        the caller already checked the signature with this key. Raises
+        `Overloaded` when the queue is full.
         """
         if self._closing:
             raise Overloaded(retry_after=1.0)
         pending = _Pending(statement, verified_key)
-        try:
-            self._queue.put_nowait(pending)
-        except queue.Full:
-            raise Overloaded(retry_after=1.0) from None
+        with self._count_lock:
+            try:
+                self._inbox.put_nowait(pending)
+            except queue.Full:
+                raise Overloaded(retry_after=1.0) from None
+            self._submitted += 1
         return pending.future
+
+    def _check_signature(self, statement: SignedStatement) -> bytes | None:
+        """The actor's current key if the signature verifies with it (the key is cached:
+        a stale one only means the writer checks again), else None."""
+        key = self._keys.get(statement.actor)
+        if key is None:
+            try:
+                key = self.rules.signing_key(self.store, statement)
+            except ChainledgerError:
+                return None  # unknown now; the writer decides in sequence order
+            if len(self._keys) >= 10_000:
+                self._keys.clear()
+            self._keys[statement.actor] = key
+        try:
+            statement.verify(key)
+        except ChainledgerError:
+            return None
+        return key
+
+    def _check_chunk(self, chunk: list[_Pending]) -> None:
+        for p in chunk:
+            p.checked = self._check_signature(p.statement)
 
     def append(self, statement: SignedStatement, verified_key: bytes | None = None) -> Receipt:
         """Submit and wait for the receipt (or the statement's error)."""
@@ -135,34 +189,75 @@ class Sequencer:
         return await asyncio.wrap_future(self.submit(statement, verified_key))
 
     def queue_depth(self) -> int:
-        return self._queue.qsize()
+        """Statements submitted and not yet taken into a batch."""
+        return self._inbox.qsize() + len(self._ready)
+
+    def unchecked(self) -> int:
+        """Statements submitted that the checker has not yet moved to the ready list."""
+        with self._count_lock:
+            return self._submitted - self._moved
 
     def close(self, timeout: float | None = None) -> None:
-        """Stop accepting, drain what is queued, and stop the writer thread."""
+        """Stop accepting, drain what is queued, and stop the threads."""
         if not self._closing:
             self._closing = True
-            self._queue.put(None)
+            self._inbox.put(None)
+        self._checker.join(timeout)
         self._thread.join(timeout)
+        self._pool.shutdown(wait=False)
+
+    # --- the checker thread -------------------------------------------------------------------
+
+    def _run_checker(self) -> None:
+        while True:
+            first = self._inbox.get()
+            batch = [first]
+            while first is not None and len(batch) < self.max_batch:
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+                if batch[-1] is None:
+                    break
+            todo = [p for p in batch if p is not None and p.checked is None]
+            if len(todo) < 8:  # not worth a round trip through the pool
+                self._check_chunk(todo)
+            else:
+                size = -(-len(todo) // self._workers)
+                jobs = [
+                    self._pool.submit(self._check_chunk, todo[i : i + size])
+                    for i in range(0, len(todo), size)
+                ]
+                for job in jobs:
+                    job.result()
+            with self._ready_cond:
+                while len(self._ready) >= self._max_ready:
+                    self._ready_cond.wait()
+                self._ready.extend(batch)
+                self._ready_cond.notify_all()
+            with self._count_lock:
+                self._moved += sum(1 for p in batch if p is not None)
+            if batch[-1] is None:
+                return
 
     # --- the writer thread --------------------------------------------------------------------
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            self._commit(batch)
+            with self._ready_cond:
+                while not self._ready:
+                    self._ready_cond.wait()
+                batch: list[_Pending] = []
+                stop = False
+                while self._ready and len(batch) < self.max_batch:
+                    item = self._ready.popleft()
+                    if item is None:
+                        stop = True
+                        break
+                    batch.append(item)
+                self._ready_cond.notify_all()
+            if batch:
+                self._commit(batch)
             if stop:
                 return
 
@@ -195,7 +290,7 @@ class Sequencer:
         if (seq == 0) != (stmt.kind == "genesis"):
             raise NotAllowed("genesis is entry 0 and only entry 0")
         key = self.rules.signing_key(w, stmt)
-        if p.verified_key != key:
+        if p.checked != key:  # not checked, failed, or checked with a key since replaced
             stmt.verify(key)
         drift = abs(parse_ts(stmt.ts) - now)
         if drift > self.skew:

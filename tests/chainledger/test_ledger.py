@@ -6,6 +6,7 @@ import asyncio
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -260,16 +261,24 @@ def test_unknown_kind_and_second_genesis_are_refused(ledger: Ledger) -> None:
 
 
 class _write_lock:
-    """Hold the database's write lock from another connection, blocking the sequencer."""
+    """Hold the database's write lock from another connection, blocking the sequencer.
 
-    def __init__(self, led: Ledger) -> None:
+    On release, first wait until the checker stage has finished with everything
+    submitted, so that all of it is ready for the writer's next batch at once.
+    """
+
+    def __init__(self, led: Ledger, sequencer: Sequencer | None = None) -> None:
         self.path = led.store.path  # type: ignore[attr-defined]
+        self.sequencer = sequencer or led.sequencer
 
     def __enter__(self) -> None:
         self.conn = sqlite3.connect(self.path, isolation_level=None)
         self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, *exc: object) -> None:
+        deadline = time.monotonic() + 30
+        while self.sequencer.unchecked() and time.monotonic() < deadline:
+            time.sleep(0.001)
         self.conn.execute("ROLLBACK")
         self.conn.close()
 
@@ -348,7 +357,7 @@ def test_full_queue_pushes_back(ledger: Ledger) -> None:
         ledger.clock, max_queue=2,
     )  # fmt: skip
     try:
-        with _write_lock(ledger):
+        with _write_lock(ledger, seq):
             accepted = []
             with pytest.raises(Overloaded) as info:
                 for i in range(10):

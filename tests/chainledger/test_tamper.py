@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -119,6 +120,11 @@ def append_group(ledger: Ledger, clock: GatedClock, seqs: range) -> None:
     futures += [
         ledger.submit(ledger.platform_statement("note", text=note_text(seq))) for seq in seqs[1:]
     ]
+    # Let the checker stage finish with every signature, so the writer finds them all
+    # ready at once when it is released: one batch, one checkpoint.
+    deadline = time.monotonic() + 30
+    while ledger.sequencer.unchecked() and time.monotonic() < deadline:
+        time.sleep(0.001)
     clock.release.set()
     receipts = [f.result(timeout=60) for f in futures]
     assert [r.seq for r in receipts] == list(seqs)
