@@ -50,6 +50,10 @@ def log_section(r: dict[str, Any], name: str) -> list[str]:
         f"(runs: {', '.join(f'{x:.2f}' for x in ve['ratios_all_runs'])}) | >= 1.5x "
         f"| {verdict(ratios['verify_vs_ed25519'] >= 1.5)} |",
         "",
+        "The open-loop run submits the whole burst at once, so its latencies are mostly "
+        "queueing behind the burst; the closed-loop run (each client waits for its receipt "
+        "before sending the next) shows the latency a caller sees.",
+        "",
         "Proofs, each size measured in a fresh process that opens the database "
         f"(build of the ledgers: {r['build_seconds']} s):",
         "",
