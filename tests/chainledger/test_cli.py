@@ -7,10 +7,8 @@ with exactly one non-empty line on stderr and no traceback.
 
 from __future__ import annotations
 
-import shutil
 import stat
 import subprocess
-import sys
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import click
 import pytest
+from support import chainledger_exe
 
 from chainledger import cli, merkle
 from chainledger.checkpoint import Checkpoint, verify_checkpoint
@@ -43,17 +42,6 @@ SIZE = 1 + len(TEXTS)
 
 
 # --- running the CLI -------------------------------------------------------------------------
-
-
-def chainledger_exe() -> str:
-    # The script beside this interpreter first: a `chainledger` elsewhere on PATH may be
-    # another installation than the code under test.
-    sibling = Path(sys.executable).parent / "chainledger"
-    if sibling.exists():
-        return str(sibling)
-    found = shutil.which("chainledger")
-    assert found is not None, "the chainledger console script is not installed"
-    return found
 
 
 def run(*args: str | int | Path) -> subprocess.CompletedProcess[str]:

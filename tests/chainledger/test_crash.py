@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import chainledger_exe
 
 from chainledger.ledger import Ledger
 from chainledger.store.sqlite import SqliteStore
@@ -107,17 +107,6 @@ def run_and_kill(db: Path, delay: float, stderr_path: Path) -> Round:
         seq, leaf = line.split()
         acked.append((int(seq), leaf))
     return Round(acked, stderr)
-
-
-def chainledger_exe() -> str:
-    # The script beside this interpreter first: a `chainledger` elsewhere on PATH may be
-    # another installation than the code under test.
-    sibling = Path(sys.executable).parent / "chainledger"
-    if sibling.exists():
-        return str(sibling)
-    found = shutil.which("chainledger")
-    assert found is not None, "the chainledger console script is not installed"
-    return found
 
 
 @pytest.mark.slow

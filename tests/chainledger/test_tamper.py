@@ -18,7 +18,6 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support import chainledger_exe
 
 from chainledger.clock import format_ts
 from chainledger.crypto import generate_key, load_private_key, save_private_key
@@ -60,17 +60,6 @@ def note_text(seq: int) -> str:
 
 
 # --- the CLI ---------------------------------------------------------------------------------
-
-
-def chainledger_exe() -> str:
-    # The script beside this interpreter first: a `chainledger` elsewhere on PATH may be
-    # another installation than the code under test.
-    sibling = Path(sys.executable).parent / "chainledger"
-    if sibling.exists():
-        return str(sibling)
-    found = shutil.which("chainledger")
-    assert found is not None, "the chainledger console script is not installed"
-    return found
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
