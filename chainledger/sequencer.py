@@ -121,16 +121,16 @@ class Sequencer:
             max_workers=self._workers,
             thread_name_prefix="chainledger-sigcheck",
         )
+        #: Counters for metrics: batches committed, entries appended, statements refused.
+        self.batches = 0
+        self.appended = 0
+        self.refused = 0
         self._checker = threading.Thread(
             target=self._run_checker, name="chainledger-checker", daemon=True
         )
         self._thread = threading.Thread(target=self._run, name="chainledger-sequencer", daemon=True)
         self._checker.start()
         self._thread.start()
-        #: Counters for metrics: batches committed, entries appended, statements refused.
-        self.batches = 0
-        self.appended = 0
-        self.refused = 0
 
     # --- callers ------------------------------------------------------------------------------
 
@@ -139,17 +139,17 @@ class Sequencer:
     ) -> Future[Receipt]:
         """Queue ``statement``; the future resolves to its receipt after the durable commit.
 
-        The signature is checked on a pool of low-priority threads while the
-        statement waits in the queue (Ed25519 verification releases the GIL, so
-        every core helps); the writer admits statements in submission order and
-        re-verifies only if the actor's key changed meanwhile. ``verified_key``:
-        the caller already checked the signature with this key. Raises
-        `Overloaded` when the queue is full.
+        The signature is checked by the checker stage while the statement waits
+        (Ed25519 verification releases the GIL, so every core helps); the writer
+        admits statements in submission order and verifies again itself only if
+        that check failed or used a key that is no longer the actor's. Callers
+        that already checked the signature pass the key as ``verified_key``.
+        Raises `Overloaded` when the queue is full.
         """
-        if self._closing:
-            raise Overloaded(retry_after=1.0)
         pending = _Pending(statement, verified_key)
-        with self._count_lock:
+        with self._count_lock:  # held while queueing, so nothing slips in behind close()
+            if self._closing:
+                raise Overloaded(retry_after=1.0)
             try:
                 self._inbox.put_nowait(pending)
             except queue.Full:
@@ -177,7 +177,11 @@ class Sequencer:
 
     def _check_chunk(self, chunk: list[_Pending]) -> None:
         for p in chunk:
-            p.checked = self._check_signature(p.statement)
+            try:
+                p.checked = self._check_signature(p.statement)
+            except Exception:  # e.g. a database error: the writer will check it itself
+                log.exception("signature pre-check failed; deferring to the writer")
+                p.checked = None
 
     def append(self, statement: SignedStatement, verified_key: bytes | None = None) -> Receipt:
         """Submit and wait for the receipt (or the statement's error)."""
@@ -199,9 +203,11 @@ class Sequencer:
 
     def close(self, timeout: float | None = None) -> None:
         """Stop accepting, drain what is queued, and stop the threads."""
-        if not self._closing:
+        with self._count_lock:
+            first_call = not self._closing
             self._closing = True
-            self._inbox.put(None)
+        if first_call:
+            self._inbox.put(None)  # after every statement already queued
         self._checker.join(timeout)
         self._thread.join(timeout)
         self._pool.shutdown(wait=False)
