@@ -250,16 +250,21 @@ class Ledger:
                     self.clock,
                     skew=self.skew,
                     max_batch=self.max_batch,
+                    platform_statement=self.platform_statement,
                 )
             return self._sequencer
 
-    def submit(self, statement: SignedStatement) -> Future[Receipt]:
-        """Queue ``statement``; its future resolves to the receipt after the durable commit."""
-        return self.sequencer.submit(statement)
+    def submit(self, statement: SignedStatement, attachment: Any = None) -> Future[Receipt]:
+        """Queue ``statement``; its future resolves to the receipt after the durable commit.
 
-    def append(self, statement: SignedStatement) -> Receipt:
+        ``attachment`` is side data for the statement's rules that never reaches the
+        ledger (see `chainledger.rules.Context`).
+        """
+        return self.sequencer.submit(statement, attachment=attachment)
+
+    def append(self, statement: SignedStatement, attachment: Any = None) -> Receipt:
         """Sequence ``statement`` durably and return its receipt, or raise why it was refused."""
-        return self.submit(statement).result()
+        return self.submit(statement, attachment).result()
 
     def platform_statement(self, kind: str, **fields: Any) -> SignedStatement:
         """A statement by the platform itself, signed with the platform key."""

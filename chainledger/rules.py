@@ -1,11 +1,17 @@
 """Admission and projection rules, one `Kind` per statement kind.
 
 The sequencer asks, for each statement in sequence order and inside the write
-transaction: whose key must have signed it (`signing_key`), whether it may be
-appended now (`Kind.check`, against the projections as they stand after every
-earlier entry), and, once appended, how it changes the projections
-(`Kind.apply`). `verify` replays the same rules over the stored entries, so the
-ledger's history is checked by the very code that admitted it.
+transaction: whose key must have signed it (`Rules.signing_key`), whether it
+may be appended now (`Rules.admit`: the actor's role and status, then
+`Kind.check` against the projections as every earlier entry left them), and,
+once appended, how it changes the projections (`Kind.apply`). `verify` replays
+the same rules over the stored entries, so the ledger's history is checked by
+the very code that admitted it.
+
+Some kinds are *recorded when refused* (a counter's read request): after the
+request is authenticated, any refusal appends a platform-signed entry saying
+so (`Kind.on_refusal` builds it), and the caller gets a `Refused` carrying its
+receipt. Every counter request therefore has exactly one entry.
 
 The log core defines two kinds: ``genesis`` (entry 0: the platform's key, the
 origin and the hash suite) and ``note`` (a platform remark, e.g. a key
@@ -16,22 +22,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from chainledger.crypto import SUITES, party_id
-from chainledger.encoding import b64decode
-from chainledger.errors import ChainledgerError, MalformedInput, NotAllowed, SchemaError
+from chainledger.encoding import JsonObject, b64decode
+from chainledger.errors import (
+    ChainledgerError,
+    ClockSkew,
+    MalformedInput,
+    NotAllowed,
+    Replay,
+    SchemaError,
+)
 from chainledger.note import check_key_name
 from chainledger.statement import COMMON_FIELDS, SignedStatement
-from chainledger.store.base import LogReader, LogWriter, PartyRow
+from chainledger.store.base import PartyRow, StateReader, StateWriter
 
 __all__ = [
     "ROLE_PLATFORM",
+    "STATUS_ACTIVE",
+    "Context",
     "Kind",
+    "Refused",
     "Rules",
     "UnknownActor",
     "check_fields",
     "core_rules",
     "genesis_fields",
+    "refusal_reason",
 ]
 
 ROLE_PLATFORM = "platform"
@@ -45,8 +63,52 @@ class UnknownActor(ChainledgerError):
     code = "unknown_actor"
 
 
-Check = Callable[[LogReader, SignedStatement], None]
-Apply = Callable[[LogWriter, int, SignedStatement], None]
+class Refused(NotAllowed):
+    """A request refused for a stated ``reason`` (a stable code, no personal data).
+
+    For kinds recorded when refused, the sequencer attaches the ``receipt`` of
+    the refusal's own ledger entry before handing the error to the caller.
+    """
+
+    code = "refused"
+
+    def __init__(self, reason: str, detail: str = "", receipt: Any = None) -> None:
+        super().__init__(f"refused ({reason})" + (f": {detail}" if detail else ""))
+        self.reason = reason
+        self.detail = detail
+        self.receipt = receipt
+
+
+def refusal_reason(exc: ChainledgerError) -> str:
+    """The reason code recorded for a refusal."""
+    if isinstance(exc, Refused):
+        return exc.reason
+    if isinstance(exc, Replay):
+        return "replay"
+    if isinstance(exc, ClockSkew):
+        return "clock_skew"
+    if isinstance(exc, SchemaError | MalformedInput):
+        return "malformed"
+    return "not_allowed"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Where a statement lands: its seq and the ledger's time (the entry's ``ts``).
+
+    ``attachment`` is side data submitted with the statement and never written
+    to the ledger (an issued asset's encrypted values); it is None when
+    `verify` replays history.
+    """
+
+    seq: int
+    ts: str
+    attachment: Any = None
+
+
+Check = Callable[[StateReader, SignedStatement, Context], None]
+Apply = Callable[[StateWriter, SignedStatement, Context], None]
+OnRefusal = Callable[[SignedStatement, str], JsonObject]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +116,9 @@ class Kind:
     """The rules of one statement kind.
 
     ``fields`` are the kind-specific members (all required unless listed in
-    ``optional``; no others allowed). ``roles`` may make it.
+    ``optional``; no others allowed). ``roles`` may make it. ``on_refusal``,
+    if set, builds the fields of the platform's refusal entry for a refused,
+    authenticated request of this kind.
     """
 
     name: str
@@ -63,10 +127,12 @@ class Kind:
     check: Check
     apply: Apply
     optional: frozenset[str] = frozenset()
+    on_refusal: OnRefusal | None = None
+    refusal_kind: str = ""
 
 
 def check_fields(stmt: SignedStatement, kind: Kind) -> None:
-    """Exactly the common fields plus the kind's own (RFC-style closed schema)."""
+    """Exactly the common fields plus the kind's own (a closed schema)."""
     present = set(stmt.stmt) - set(COMMON_FIELDS)
     missing = kind.fields - kind.optional - present
     if missing:
@@ -91,31 +157,32 @@ class Rules:
         except KeyError:
             raise SchemaError("kind", f"unknown statement kind {name!r}") from None
 
-    def signing_key(self, state: LogReader, stmt: SignedStatement) -> bytes:
+    def signing_key(self, state: StateReader, stmt: SignedStatement) -> bytes:
         """The public key that must have signed ``stmt``, as of now.
 
-        Genesis carries its own key; every other actor must be a registered,
-        active party.
+        Genesis carries its own key; every other actor must be a registered
+        party (suspended ones included: their requests are still attributable,
+        and `admit` refuses them).
         """
         if stmt.kind == "genesis":
             return genesis_fields(stmt)[2]
         party = state.party(stmt.actor)
         if party is None:
             raise UnknownActor(f"unknown actor {stmt.actor}")
-        if party.status != STATUS_ACTIVE:
-            raise NotAllowed(f"actor {stmt.actor} is {party.status}")
         return party.public_key
 
-    def admit(self, state: LogReader, stmt: SignedStatement) -> Kind:
-        """Run the kind's schema, role and state checks; return the kind."""
+    def admit(self, state: StateReader, stmt: SignedStatement, ctx: Context) -> Kind:
+        """Run the kind's schema, role, status and state checks; return the kind."""
         kind = self.kind(stmt.kind)
         check_fields(stmt, kind)
         if stmt.kind != "genesis":
             party = state.party(stmt.actor)
             if party is None or party.role not in kind.roles:
                 role = party.role if party else "unknown"
-                raise NotAllowed(f"a {role} may not make {kind.name} statements")
-        kind.check(state, stmt)
+                raise Refused("role", f"a {role} may not make {kind.name} statements")
+            if party.status != STATUS_ACTIVE:
+                raise Refused("actor_suspended", f"actor {stmt.actor} is {party.status}")
+        kind.check(state, stmt, ctx)
         return kind
 
 
@@ -144,27 +211,27 @@ def genesis_fields(stmt: SignedStatement) -> tuple[str, str, bytes]:
     return origin, str(suite_name), key
 
 
-def _check_genesis(state: LogReader, stmt: SignedStatement) -> None:
+def _check_genesis(state: StateReader, stmt: SignedStatement, ctx: Context) -> None:
     # That genesis is entry 0 and only entry 0 is enforced by the sequencer and by verify.
     genesis_fields(stmt)
 
 
-def _apply_genesis(w: LogWriter, seq: int, stmt: SignedStatement) -> None:
+def _apply_genesis(w: StateWriter, stmt: SignedStatement, ctx: Context) -> None:
     _, _, key = genesis_fields(stmt)
-    w.put_party(PartyRow(stmt.actor, ROLE_PLATFORM, "platform", key, STATUS_ACTIVE, seq))
+    w.put_party(PartyRow(stmt.actor, ROLE_PLATFORM, "platform", key, STATUS_ACTIVE, ctx.seq))
 
 
 # --- note --------------------------------------------------------------------------------------
 
 
-def _check_note(state: LogReader, stmt: SignedStatement) -> None:
+def _check_note(state: StateReader, stmt: SignedStatement, ctx: Context) -> None:
     text = stmt.stmt["text"]
     if not isinstance(text, str) or not 0 < len(text) <= MAX_NOTE_CHARS:
         raise SchemaError("text", f"must be a string of 1 to {MAX_NOTE_CHARS} characters")
 
 
-def _apply_nothing(w: LogWriter, seq: int, stmt: SignedStatement) -> None:
-    """Notes change no projection: they are only recorded."""
+def apply_nothing(w: StateWriter, stmt: SignedStatement, ctx: Context) -> None:
+    """For kinds that change no projection: they are only recorded."""
 
 
 def core_rules() -> Rules:
@@ -179,7 +246,7 @@ def core_rules() -> Rules:
                 _apply_genesis,
             ),
             Kind(
-                "note", frozenset({ROLE_PLATFORM}), frozenset({"text"}), _check_note, _apply_nothing
+                "note", frozenset({ROLE_PLATFORM}), frozenset({"text"}), _check_note, apply_nothing
             ),
         ]
     )

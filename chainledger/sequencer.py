@@ -30,9 +30,11 @@ import os
 import queue
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from chainledger.checkpoint import Checkpoint, sign_checkpoint
 from chainledger.clock import Clock, format_ts, parse_ts
@@ -44,9 +46,9 @@ from chainledger.merkle import NodeKey, inclusion_ranges, range_hash
 from chainledger.note import Signer
 from chainledger.proofs import InclusionProof
 from chainledger.receipt import Receipt
-from chainledger.rules import Rules
+from chainledger.rules import Context, Refused, Rules, refusal_reason
 from chainledger.statement import SignedStatement
-from chainledger.store.base import CheckpointRow, EntryRow, LogWriter, Store
+from chainledger.store.base import CheckpointRow, EntryRow, StateWriter, Store
 
 __all__ = ["Sequencer"]
 
@@ -59,6 +61,8 @@ class _Pending:
     #: The key the signature verified with before sequencing (None: not checked, the
     #: actor was unknown then, or the check failed: the writer then checks it itself).
     checked: bytes | None = None
+    #: Side data for the rules (never on the ledger), see `rules.Context`.
+    attachment: Any = None
     future: Future[Receipt] = field(default_factory=Future)
 
 
@@ -96,6 +100,7 @@ class Sequencer:
         max_batch: int = 1024,
         max_queue: int = 100_000,
         verify_threads: int | None = None,
+        platform_statement: Callable[..., SignedStatement] | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -105,6 +110,8 @@ class Sequencer:
         self.clock = clock
         self.skew = skew
         self.max_batch = max_batch
+        #: Makes platform-signed statements (refusal records); None: refusals not recorded.
+        self.platform_statement = platform_statement
         self._inbox: queue.Queue[_Pending | None] = queue.Queue(maxsize=max_queue)
         # Checked statements in submission order, for the writer; None marks the end.
         self._ready: deque[_Pending | None] = deque()
@@ -135,7 +142,10 @@ class Sequencer:
     # --- callers ------------------------------------------------------------------------------
 
     def submit(
-        self, statement: SignedStatement, verified_key: bytes | None = None
+        self,
+        statement: SignedStatement,
+        verified_key: bytes | None = None,
+        attachment: Any = None,
     ) -> Future[Receipt]:
         """Queue ``statement``; the future resolves to its receipt after the durable commit.
 
@@ -146,7 +156,7 @@ class Sequencer:
         that already checked the signature pass the key as ``verified_key``.
         Raises `Overloaded` when the queue is full.
         """
-        pending = _Pending(statement, verified_key)
+        pending = _Pending(statement, verified_key, attachment)
         with self._count_lock:  # held while queueing, so nothing slips in behind close()
             if self._closing:
                 raise Overloaded(retry_after=1.0)
@@ -267,7 +277,7 @@ class Sequencer:
             if stop:
                 return
 
-    def _load_tip(self, w: LogWriter) -> _Tip:
+    def _load_tip(self, w: StateWriter) -> _Tip:
         latest = w.latest_checkpoint()
         if latest is None:
             return _Tip(Frontier(self.suite), None, "", self.suite.empty())
@@ -285,19 +295,24 @@ class Sequencer:
         last_ts = str(json.loads(last)["ts"]) if last else ""
         return _Tip(frontier, last_leaf, last_ts, latest.root)
 
-    def _admit(
-        self, w: LogWriter, p: _Pending, seq: int, now: datetime, used: set[tuple[str, str]]
-    ) -> None:
-        """Raise why ``p`` may not be appended at ``seq``.
-
-        ``used`` holds the (actor, nonce) pairs already on the ledger or earlier in the batch.
-        """
+    def _authenticate(self, w: StateWriter, p: _Pending, seq: int) -> None:
+        """Raise unless ``p``'s signature is its actor's (refusals here are not recorded:
+        nobody is known to have asked)."""
         stmt = p.statement
         if (seq == 0) != (stmt.kind == "genesis"):
             raise NotAllowed("genesis is entry 0 and only entry 0")
         key = self.rules.signing_key(w, stmt)
         if p.checked != key:  # not checked, failed, or checked with a key since replaced
             stmt.verify(key)
+
+    def _check(
+        self, w: StateWriter, p: _Pending, ctx: Context, now: datetime, used: set[tuple[str, str]]
+    ) -> None:
+        """Raise why the authenticated ``p`` may not be appended where ``ctx`` says.
+
+        ``used`` holds the (actor, nonce) pairs already on the ledger or earlier in the batch.
+        """
+        stmt = p.statement
         drift = abs(parse_ts(stmt.ts) - now)
         if drift > self.skew:
             raise ClockSkew(
@@ -306,11 +321,23 @@ class Sequencer:
             )
         if (stmt.actor, stmt.nonce) in used:
             raise Replay(f"nonce already used by {stmt.actor}")
-        self.rules.admit(w, stmt)
+        self.rules.admit(w, stmt, ctx)
+
+    def _refusal_entry(
+        self, p: _Pending, exc: ChainledgerError
+    ) -> tuple[SignedStatement, str] | None:
+        """The platform's record of a refused request, for kinds recorded when refused."""
+        kind = self.rules.kinds.get(p.statement.kind)
+        if kind is None or kind.on_refusal is None or self.platform_statement is None:
+            return None
+        reason = refusal_reason(exc)
+        fields = kind.on_refusal(p.statement, reason)
+        return self.platform_statement(kind.refusal_kind, **fields), reason
 
     def _commit(self, batch: list[_Pending]) -> None:
         appended: list[_Appended] = []
         errors: list[tuple[_Pending, ChainledgerError]] = []
+        recorded: list[tuple[_Pending, ChainledgerError, str, _Appended]] = []
         try:
             with self.store.write() as w:
                 tip = self._load_tip(w)
@@ -323,23 +350,40 @@ class Sequencer:
                 created: list[tuple[NodeKey, bytes]] = []
                 rows: list[EntryRow] = []
                 used = w.nonces_used((p.statement.actor, p.statement.nonce) for p in batch)
+
+                def append(stmt: SignedStatement, ctx: Context, p: _Pending) -> _Appended:
+                    nonlocal prev
+                    used.add((stmt.actor, stmt.nonce))
+                    data = encode_entry(ctx.seq, ts, prev, stmt)
+                    leaf = self.suite.leaf(data)
+                    created.extend(frontier.append(leaf))
+                    rows.append(EntryRow(ctx.seq, data, stmt.kind, stmt.actor, stmt.nonce))
+                    self.rules.kind(stmt.kind).apply(w, stmt, ctx)
+                    prev = leaf.hex()
+                    return _Appended(p, ctx.seq, data, leaf)
+
                 for p in batch:
-                    seq = frontier.size
+                    ctx = Context(frontier.size, ts, p.attachment)
                     try:
-                        self._admit(w, p, seq, clock_now, used)
+                        self._authenticate(w, p, ctx.seq)
                     except ChainledgerError as exc:
                         errors.append((p, exc))
                         continue
-                    stmt = p.statement
-                    used.add((stmt.actor, stmt.nonce))
-                    data = encode_entry(seq, ts, prev, stmt)
-                    leaf = self.suite.leaf(data)
-                    created.extend(frontier.append(leaf))
-                    rows.append(EntryRow(seq, data, stmt.kind, stmt.actor, stmt.nonce))
-                    self.rules.kind(stmt.kind).apply(w, seq, stmt)
-                    appended.append(_Appended(p, seq, data, leaf))
-                    prev = leaf.hex()
-                if appended:
+                    try:
+                        self._check(w, p, ctx, clock_now, used)
+                    except ChainledgerError as exc:
+                        record = self._refusal_entry(p, exc)
+                        if record is None:
+                            errors.append((p, exc))
+                            continue
+                        denial, reason = record
+                        # The refusal entry is the platform's statement: admitted like any other.
+                        self.rules.admit(w, denial, ctx)
+                        recorded.append((p, exc, reason, append(denial, Context(ctx.seq, ts), p)))
+                        continue
+                    appended.append(append(p.statement, ctx, p))
+                done = appended + [r[3] for r in recorded]
+                if done:
                     w.add_entries(rows)
                     w.add_nodes(created)
                     root = frontier.root()
@@ -359,14 +403,15 @@ class Sequencer:
             if not isinstance(exc, Exception):
                 raise
             return
-        self.refused += len(errors)
+        self.refused += len(errors) + len(recorded)
         for p, err in errors:
             p.future.set_exception(err)
-        if not appended:
+        if not done:
             return
-        self._tip = _Tip(frontier, appended[-1].leaf, ts, root)
+        last = max(done, key=lambda a: a.seq)
+        self._tip = _Tip(frontier, last.leaf, ts, root)
         self.batches += 1
-        self.appended += len(appended)
+        self.appended += len(done)
         nodes = before | dict(created)
         size = frontier.size
         # Proofs of neighbouring leaves share most of their ranges: hash each range once.
@@ -381,7 +426,12 @@ class Sequencer:
                 h = ranges[r] = range_hash(r[0], r[1], node, suite=self.suite)
             return h
 
-        for a in appended:
+        def receipt(a: _Appended) -> Receipt:
             hashes = tuple(hash_of(r) for r in inclusion_ranges(a.seq, size))
-            receipt = Receipt(a.seq, a.leaf, a.data, note, InclusionProof(a.seq, size, hashes))
-            a.pending.future.set_result(receipt)
+            return Receipt(a.seq, a.leaf, a.data, note, InclusionProof(a.seq, size, hashes))
+
+        for a in appended:
+            a.pending.future.set_result(receipt(a))
+        for p, why, reason, a in recorded:
+            detail = why.detail if isinstance(why, Refused) else str(why)
+            p.future.set_exception(Refused(reason, detail, receipt(a)))

@@ -43,8 +43,8 @@ from chainledger.merkle import (
     verify_consistency,
 )
 from chainledger.note import ALG_ED25519, Verifier, key_id, parse_note
-from chainledger.rules import Rules, core_rules
-from chainledger.store.base import CheckpointRow, LogWriter, Store
+from chainledger.rules import Context, Rules, core_rules
+from chainledger.store.base import CheckpointRow, StateWriter, Store
 from chainledger.store.sqlite import SqliteStore
 
 __all__ = ["Progress", "VerifyReport", "verify_ledger"]
@@ -101,7 +101,7 @@ class _Replay:
         #: Nodes recomputed in the current chunk, compared with the stored ones at its end.
         self.created: list[tuple[NodeKey, bytes]] = []
 
-    def entry(self, w: LogWriter, seq: int, data: bytes) -> tuple[Entry, bytes]:
+    def entry(self, w: StateWriter, seq: int, data: bytes) -> tuple[Entry, bytes]:
         """Check one entry in sequence and apply it; return it and the key that signed it."""
         try:
             entry = decode_entry(data)
@@ -126,11 +126,12 @@ class _Replay:
             key = self.rules.signing_key(w, stmt)
         except ChainledgerError as exc:
             raise LedgerCorrupt(seq, f"no key to check the signature: {exc}") from None
+        ctx = Context(seq, entry.ts)
         try:
-            self.rules.admit(w, stmt)
+            self.rules.admit(w, stmt, ctx)
         except ChainledgerError as exc:
             raise LedgerCorrupt(seq, f"statement would not have been admitted: {exc}") from None
-        self.rules.kind(stmt.kind).apply(w, seq, stmt)
+        self.rules.kind(stmt.kind).apply(w, stmt, ctx)
         return entry, key
 
     def leaf(self, seq: int, data: bytes, created: list[tuple[NodeKey, bytes]]) -> None:

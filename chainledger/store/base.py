@@ -14,10 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from chainledger.merkle import NodeKey
+from chainledger.store.projections import (
+    BindingStore,
+    ProjectionReader,
+    ProjectionWriter,
+    VaultStore,
+    VaultWriter,
+)
 
 __all__ = [
     "CheckpointRow",
@@ -25,6 +32,8 @@ __all__ = [
     "LogReader",
     "LogWriter",
     "PartyRow",
+    "StateReader",
+    "StateWriter",
     "Store",
 ]
 
@@ -52,7 +61,7 @@ class CheckpointRow:
 
 @dataclass(frozen=True, slots=True)
 class PartyRow:
-    """Projection: a party's current key, role and status."""
+    """Projection: a party's current key, role, status and role attributes."""
 
     id: str
     role: str
@@ -60,6 +69,7 @@ class PartyRow:
     public_key: bytes
     status: str
     since_seq: int
+    attrs: dict[str, Any] = field(default_factory=dict)
 
 
 class LogReader(Protocol):
@@ -112,8 +122,18 @@ class LogWriter(LogReader, Protocol):
     def put_party(self, row: PartyRow) -> None: ...
 
 
-class Store(LogReader, Protocol):
-    def write(self) -> AbstractContextManager[LogWriter]:
+class StateReader(LogReader, ProjectionReader, VaultStore, BindingStore, Protocol):
+    """Everything the rules may read: the log, the projections, the vault, the bindings."""
+
+    def parties(self, role: str | None = None) -> list[PartyRow]: ...
+
+
+class StateWriter(StateReader, LogWriter, ProjectionWriter, VaultWriter, Protocol):
+    """Everything one write transaction may change."""
+
+
+class Store(StateReader, Protocol):
+    def write(self) -> AbstractContextManager[StateWriter]:
         """An exclusive write transaction: committed durably on normal exit, else rolled back."""
         ...
 

@@ -16,21 +16,33 @@ under the write lock when a store is opened.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from chainledger.errors import Conflict, NotFound
 from chainledger.merkle import NodeKey
 from chainledger.store.base import CheckpointRow, EntryRow, PartyRow
+from chainledger.store.sqlite_projections import ProjectionReads, ProjectionWrites, canonical_text
 from chainledger.store.sqlite_schema import migrate
 
-__all__ = ["SqliteStore", "node_id", "nonces_query"]
+__all__ = ["SqliteStore", "node_id", "nonce_key", "nonces_query"]
 
 #: Projection tables, compared by `verify` against a rebuild from the entries.
-PROJECTIONS: dict[str, str] = {"parties": "id"}
+PROJECTIONS: dict[str, str] = {
+    "parties": "id",
+    "classes": "id",
+    "scenarios": "id",
+    "assets": "id",
+    "grants": "id",
+    "names": "id",
+    "access": "seq",
+}
 
 _LEVEL_SHIFT = 48  # node row id = level * 2**48 + index: one integer key, no extra index
 
@@ -40,18 +52,18 @@ def node_id(key: NodeKey) -> int:
     return (level << _LEVEL_SHIFT) | index
 
 
+def nonce_key(actor: str, nonce: str) -> int:
+    """The replay guard's 8-byte key of an (actor, nonce) pair (see the schema)."""
+    digest = hashlib.sha256(f"{actor}\n{nonce}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 def nonces_query(n: int) -> str:
-    """Which of n (actor, nonce) pairs exist. CROSS JOIN makes the pairs drive one index
-    search each; a row-value ``(actor, nonce) IN (VALUES ...)`` scans the whole index."""
-    values = ",".join(["(?, ?)"] * n)
-    return (
-        f"WITH q(actor, nonce) AS (VALUES {values}) "  # noqa: S608 - only '?' marks
-        "SELECT e.actor, e.nonce FROM q CROSS JOIN entries e "
-        "ON e.actor = q.actor AND e.nonce = q.nonce"
-    )
+    """Which of n nonce keys exist: one unique-index search per key."""
+    return f"SELECT nonce_key FROM entries WHERE nonce_key IN ({','.join('?' * n)})"
 
 
-class _Reads:
+class _Reads(ProjectionReads):
     """Read queries, shared by the store (autocommit reads) and the writer (in-transaction)."""
 
     def _c(self) -> sqlite3.Connection:
@@ -104,53 +116,56 @@ class _Reads:
             chunk = ids[i : i + 30000]
             marks = ",".join("?" * len(chunk))
             for nid, h in self._c().execute(
-                f"SELECT id, hash FROM nodes WHERE id IN ({marks})",  # noqa: S608 - only '?' marks
+                f"SELECT id, hash FROM nodes WHERE id IN ({marks})",
                 chunk,
             ):
                 out[wanted[nid]] = bytes(h)
         return out
 
     def nonces_used(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        wanted = list(set(pairs))
+        keyed = {nonce_key(a, n): (a, n) for a, n in pairs}
+        keys = list(keyed)
         used: set[tuple[str, str]] = set()
-        for i in range(0, len(wanted), 10000):
-            chunk = wanted[i : i + 10000]
-            params = [x for pair in chunk for x in pair]
-            used.update(self._c().execute(nonces_query(len(chunk)), params))
+        for i in range(0, len(keys), 30000):
+            chunk = keys[i : i + 30000]
+            used.update(keyed[k] for (k,) in self._c().execute(nonces_query(len(chunk)), chunk))
         return used
 
     def nonce_used(self, actor: str, nonce: str) -> bool:
-        row = (
-            self._c()
-            .execute("SELECT 1 FROM entries WHERE actor = ? AND nonce = ?", (actor, nonce))
-            .fetchone()
-        )
-        return row is not None
+        return bool(self.nonces_used([(actor, nonce)]))
 
     def party(self, party_id: str) -> PartyRow | None:
         row = (
             self._c()
-            .execute(
-                "SELECT id, role, name, public_key, status, since_seq FROM parties WHERE id = ?",
-                (party_id,),
-            )
+            .execute(f"SELECT {_PARTY_COLUMNS} FROM parties WHERE id = ?", (party_id,))
             .fetchone()
         )
-        if row is None:
-            return None
-        return PartyRow(row[0], row[1], row[2], bytes(row[3]), row[4], row[5])
+        return _party(row) if row else None
+
+    def parties(self, role: str | None = None) -> list[PartyRow]:
+        sql = f"SELECT {_PARTY_COLUMNS} FROM parties"
+        rows = (
+            self._c().execute(sql + " WHERE role = ? ORDER BY id", (role,))
+            if role
+            else self._c().execute(sql + " ORDER BY id")
+        )
+        return [_party(r) for r in rows]
 
     def projection_snapshot(self) -> dict[str, list[tuple[object, ...]]]:
         return {
-            table: [
-                tuple(r)
-                for r in self._c().execute(f"SELECT * FROM {table} ORDER BY {pk}")  # noqa: S608
-            ]
+            table: [tuple(r) for r in self._c().execute(f"SELECT * FROM {table} ORDER BY {pk}")]
             for table, pk in PROJECTIONS.items()
         }
 
 
-class _Writer(_Reads):
+_PARTY_COLUMNS = "id, role, name, public_key, status, since_seq, attrs"
+
+
+def _party(row: Any) -> PartyRow:
+    return PartyRow(row[0], row[1], row[2], bytes(row[3]), row[4], row[5], json.loads(row[6]))
+
+
+class _Writer(_Reads, ProjectionWrites):
     """The `LogWriter` of one open ``BEGIN IMMEDIATE`` transaction."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -172,8 +187,8 @@ class _Writer(_Reads):
     def add_entries(self, rows: Sequence[EntryRow]) -> None:
         try:
             self._conn.executemany(
-                "INSERT INTO entries (seq, data, kind, actor, nonce) VALUES (?, ?, ?, ?, ?)",
-                [(r.seq, r.data, r.kind, r.actor, r.nonce) for r in rows],
+                "INSERT INTO entries (seq, data, nonce_key) VALUES (?, ?, ?)",
+                [(r.seq, r.data, nonce_key(r.actor, r.nonce)) for r in rows],
             )
         except sqlite3.IntegrityError:
             raise Conflict("an entry with this seq, or this (actor, nonce), exists") from None
@@ -192,12 +207,13 @@ class _Writer(_Reads):
     def put_party(self, row: PartyRow) -> None:
         self._parties[row.id] = row
         self._c().execute(
-            "INSERT INTO parties (id, role, name, public_key, status, since_seq) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET role = excluded.role, "
-            "name = excluded.name, public_key = excluded.public_key, "
-            "status = excluded.status, since_seq = excluded.since_seq",
-            (row.id, row.role, row.name, row.public_key, row.status, row.since_seq),
-        )
+            "INSERT OR REPLACE INTO parties (id, role, name, public_key, status, since_seq, attrs) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.id, row.role, row.name, row.public_key, row.status, row.since_seq,
+                canonical_text(row.attrs),
+            ),
+        )  # fmt: skip
 
 
 class SqliteStore(_Reads):

@@ -28,12 +28,15 @@ def _append_only(db: Database, table: str) -> None:
 
 
 def _m0001_log(db: Database) -> None:
+    # nonce_key: the first 8 bytes of SHA-256(actor || 0x0A || nonce) as a signed integer,
+    # unique for the ledger's whole life (the replay guard). An 8-byte key instead of the
+    # two strings keeps the index small; a collision (p ~ n^2 / 2^65) only refuses a
+    # statement as a replay, which its actor can resend with a fresh nonce.
     db.execute(
         "CREATE TABLE entries (seq INTEGER PRIMARY KEY, data BLOB NOT NULL, "
-        "kind TEXT NOT NULL, actor TEXT NOT NULL, nonce TEXT NOT NULL)"
+        "nonce_key INTEGER NOT NULL)"
     )
-    # (actor, nonce) is unique for the ledger's whole life: the replay guard.
-    db.execute("CREATE UNIQUE INDEX entries_actor_nonce ON entries (actor, nonce)")
+    db.execute("CREATE UNIQUE INDEX entries_nonce_key ON entries (nonce_key)")
     db.execute("CREATE TABLE nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL)")
     db.execute(
         "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, "
@@ -43,13 +46,53 @@ def _m0001_log(db: Database) -> None:
         _append_only(db, table)
     db.execute(
         "CREATE TABLE parties (id TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, "
-        "public_key BLOB NOT NULL, status TEXT NOT NULL, since_seq INTEGER NOT NULL)"
+        "public_key BLOB NOT NULL, status TEXT NOT NULL, since_seq INTEGER NOT NULL, "
+        "attrs TEXT NOT NULL)"
     )
+
+
+def _m0002_domain(db: Database) -> None:
+    # Projections (rebuilt by verify). Definitions are canonical JSON text.
+    db.execute("CREATE TABLE classes (id TEXT PRIMARY KEY, def TEXT NOT NULL, seq INTEGER)")
+    db.execute("CREATE TABLE scenarios (id TEXT PRIMARY KEY, def TEXT NOT NULL, seq INTEGER)")
+    db.execute(
+        "CREATE TABLE assets (id TEXT PRIMARY KEY, class TEXT NOT NULL, holder TEXT NOT NULL, "
+        "issuer TEXT NOT NULL, status TEXT NOT NULL, valid_from TEXT NOT NULL, "
+        "valid_until TEXT, seq INTEGER NOT NULL, authorized_seq INTEGER)"
+    )
+    db.execute("CREATE INDEX assets_holder ON assets (holder)")
+    db.execute(
+        "CREATE TABLE grants (id TEXT PRIMARY KEY, holder TEXT NOT NULL, grantee TEXT, "
+        "scenario TEXT NOT NULL, purpose TEXT NOT NULL, scope TEXT NOT NULL, assets TEXT, "
+        "not_before TEXT NOT NULL, expires TEXT NOT NULL, max_uses INTEGER NOT NULL, "
+        "uses INTEGER NOT NULL, secret_hash TEXT, status TEXT NOT NULL, seq INTEGER NOT NULL)"
+    )
+    db.execute("CREATE INDEX grants_holder ON grants (holder)")
+    # The access log: one row per counter request (read or refusal). Ids are interned
+    # as small integers (table names) so that the log and its indexes stay compact:
+    # SQLite stores each index entry as (key, seq), so one-column indexes serve
+    # "this holder's reads in seq (= time) order".
+    db.execute("CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
+    db.execute(
+        "CREATE TABLE access (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, "
+        "counter INTEGER NOT NULL, holder INTEGER, asset INTEGER, class INTEGER, "
+        "issuer INTEGER, grant_id INTEGER, purpose INTEGER, outcome INTEGER NOT NULL, "
+        "reason INTEGER)"
+    )
+    for column in ("ts", "counter", "holder", "asset", "issuer", "purpose"):
+        db.execute(f"CREATE INDEX access_{column} ON access ({column})")
+    # Not projections, never on the ledger: the vault (erasable) and identity bindings.
+    db.execute(
+        "CREATE TABLE vault (asset TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL, "
+        "nonce BLOB NOT NULL, ciphertext BLOB NOT NULL)"
+    )
+    db.execute("CREATE TABLE bindings (keyed_hash BLOB PRIMARY KEY, party TEXT NOT NULL)")
 
 
 #: In order; never edit one that has shipped: add another.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_log", _m0001_log),
+    ("0002_domain", _m0002_domain),
 ]
 
 

@@ -370,10 +370,10 @@ def test_full_queue_pushes_back(ledger: Ledger) -> None:
 
 
 def test_a_failing_batch_rolls_back_entirely_and_the_next_one_works(tmp_path: Path) -> None:
-    def explode(w: object, seq: int, stmt: object) -> None:
+    def explode(w: object, stmt: object, ctx: object) -> None:
         raise RuntimeError("disk on fire")
 
-    def no_check(state: object, stmt: object) -> None:
+    def no_check(state: object, stmt: object, ctx: object) -> None:
         return None
 
     bad = Kind("boom", frozenset({"platform"}), frozenset({"text"}), no_check, explode)

@@ -36,7 +36,7 @@ from chainledger.errors import LedgerCorrupt
 from chainledger.ledger import Ledger, key_path
 from chainledger.merkle import consistency_ranges, range_node_keys
 from chainledger.statement import make_statement, sign_statement
-from chainledger.store.sqlite import SqliteStore
+from chainledger.store.sqlite import SqliteStore, nonce_key
 from chainledger.verify import VerifyReport, verify_ledger
 
 #: Notes appended after genesis, in groups; each group commits as two batches (1, n - 1).
@@ -284,7 +284,7 @@ def test_clean_ledger_verifies(db: Path, pristine: Pristine) -> None:
     "sql",
     [
         "UPDATE entries SET data = data || x'20' WHERE seq = 5",
-        "UPDATE entries SET kind = 'other' WHERE seq = 5",
+        "UPDATE entries SET nonce_key = 0 WHERE seq = 5",
         "DELETE FROM entries WHERE seq = 5",
         "DELETE FROM entries",
         "UPDATE nodes SET hash = zeroblob(32) WHERE id = 5",
@@ -412,8 +412,8 @@ def test_extra_entry_past_the_last_checkpoint(db: Path) -> None:
     data, actor, nonce = forged_entry(db, SIZE)
     with attacker(db) as conn:  # INSERT is not refused by any trigger
         conn.execute(
-            "INSERT INTO entries (seq, data, kind, actor, nonce) VALUES (?, ?, 'note', ?, ?)",
-            (SIZE, data, actor, nonce),
+            "INSERT INTO entries (seq, data, nonce_key) VALUES (?, ?, ?)",
+            (SIZE, data, nonce_key(actor, nonce)),
         )
     assert_corrupt(db, SIZE, "not covered by any signed checkpoint")
 
@@ -423,8 +423,8 @@ def test_extra_entry_with_a_gap_past_the_last_checkpoint(db: Path) -> None:
     data, actor, nonce = forged_entry(db, seq)
     with attacker(db) as conn:
         conn.execute(
-            "INSERT INTO entries (seq, data, kind, actor, nonce) VALUES (?, ?, 'note', ?, ?)",
-            (seq, data, actor, nonce),
+            "INSERT INTO entries (seq, data, nonce_key) VALUES (?, ?, ?)",
+            (seq, data, nonce_key(actor, nonce)),
         )
     assert_corrupt(db, seq, "not covered by any signed checkpoint")
 
@@ -588,7 +588,8 @@ def test_key_file_replaced(db: Path) -> None:
         "UPDATE parties SET status = 'suspended'",
         "UPDATE parties SET name = 'someone else'",
         "DELETE FROM parties",
-        "INSERT INTO parties SELECT 'p_aaaaaaaaaaaaaaaa', role, 'mallory', public_key, status, 7 "
+        "INSERT INTO parties SELECT 'p_aaaaaaaaaaaaaaaa', role, 'mallory', public_key, status, 7, "
+        "attrs "
         "FROM parties",
     ],
 )
