@@ -31,6 +31,7 @@ __all__ = [
     "SUITES",
     "HashSuite",
     "Rand",
+    "derived_id",
     "generate_key",
     "load_private_key",
     "party_id",
@@ -144,6 +145,17 @@ def party_id(public_key: bytes) -> str:
     """
     digest = hashlib.sha256(public_key).digest()[:10]
     return "p_" + base64.b32encode(digest).decode("ascii").lower()
+
+
+def derived_id(prefix: str, actor: str, nonce: str) -> str:
+    """The id of an object created by a statement: ``<prefix>_`` + base32 of
+    SHA-256(prefix || ":" || actor || ":" || nonce)[:10].
+
+    Anyone holding the statement can compute it; since (actor, nonce) is unique on
+    the ledger, so is the id.
+    """
+    digest = hashlib.sha256(f"{prefix}:{actor}:{nonce}".encode()).digest()[:10]
+    return f"{prefix}_" + base64.b32encode(digest).decode("ascii").lower()
 
 
 # --- key files -------------------------------------------------------------------------------

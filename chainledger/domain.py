@@ -1,0 +1,302 @@
+"""The certificate-free domain as one library API: what the CLI, the demo and the
+HTTP layer call.
+
+`domain_rules` assembles every statement kind. `Domain` wraps a `Ledger` with
+the platform's off-database secrets (the vault's key-encryption key and the
+identity-binding key, in ``<db>.secrets``, mode 0600) and offers each
+operation as one call that either appends exactly one entry (or one recorded
+refusal) and returns its receipt, or raises and changes nothing.
+
+Values never travel through the ledger: an issue's values are checked against
+the class's schema and the signed digests, sealed into the vault and written
+in the same transaction as the entry; a read releases them only after the
+read's entry is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chainledger import access, assets, audit, catalog, grants, parties, sheets
+from chainledger.assets import asset_id, check_values, digests_of
+from chainledger.clock import Clock, system_clock
+from chainledger.crypto import Rand, system_rand
+from chainledger.encoding import b64decode, b64encode
+from chainledger.entry import decode_entry
+from chainledger.errors import MalformedInput, NotFound, SchemaError
+from chainledger.ledger import DEFAULT_ORIGIN, Ledger
+from chainledger.parties import Registration, binding_hash, register_fields
+from chainledger.proofs import InclusionProof
+from chainledger.receipt import Receipt
+from chainledger.rules import Rules, core_rules
+from chainledger.statement import SignedStatement
+from chainledger.store.projections import AccessFilter, AccessRow, AssetRow
+from chainledger.vault import Secrets, Vault
+
+__all__ = ["Domain", "ReadResult", "domain_rules", "secrets_path"]
+
+
+def domain_rules() -> Rules:
+    """Every statement kind of the certificate-free ledger."""
+    return core_rules().with_kinds(
+        [
+            *parties.kinds(),
+            *catalog.kinds(),
+            *assets.kinds(),
+            *grants.kinds(),
+            *access.kinds(),
+            *sheets.kinds(),
+            *audit.kinds(),
+        ]
+    )
+
+
+def secrets_path(db: Path) -> Path:
+    """The platform secrets file of database ``db``: ``<db>.secrets``."""
+    return db.with_name(db.name + ".secrets")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """What a counter receives for an admitted read, all of it checkable.
+
+    ``receipt``: the read's own entry, committed before anything was released.
+    ``issue_entry`` and ``issue_proof``: the issuer-signed ``asset.issue`` entry
+    and its inclusion proof in the receipt's tree, so the counter can check the
+    disclosures against the signed digests without trusting the platform.
+    """
+
+    receipt: Receipt
+    asset: AssetRow
+    issue_entry: bytes
+    issue_proof: InclusionProof
+    disclosures: dict[str, list[Any]]
+
+
+class Domain:
+    """The certificate-free ledger of one database."""
+
+    def __init__(self, ledger: Ledger, secrets: Secrets) -> None:
+        self.ledger = ledger
+        self.secrets = secrets
+        self.vault = Vault(secrets.kek)
+
+    @classmethod
+    def init(
+        cls,
+        db: Path,
+        *,
+        origin: str = DEFAULT_ORIGIN,
+        suite_name: str = "sha256",
+        clock: Clock = system_clock,
+        rand: Rand = system_rand,
+        **kwargs: Any,
+    ) -> Domain:
+        db = Path(db)
+        ledger = Ledger.init(
+            db, origin=origin, suite_name=suite_name, clock=clock, rand=rand,
+            rules=domain_rules(), **kwargs,
+        )  # fmt: skip
+        return cls(ledger, Secrets.load_or_create(secrets_path(db), rand))
+
+    @classmethod
+    def open(
+        cls, db: Path, *, clock: Clock = system_clock, rand: Rand = system_rand, **kwargs: Any
+    ) -> Domain:
+        db = Path(db)
+        ledger = Ledger.open(db, clock=clock, rand=rand, rules=domain_rules(), **kwargs)
+        try:
+            secrets = Secrets.load_or_create(secrets_path(db), rand)
+        except BaseException:
+            ledger.close()
+            raise
+        return cls(ledger, secrets)
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def __enter__(self) -> Domain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def store(self) -> Any:
+        return self.ledger.store
+
+    def _platform(self, kind: str, attachment: Any = None, **fields: Any) -> Receipt:
+        return self.ledger.append(self.ledger.platform_statement(kind, **fields), attachment)
+
+    # --- catalog ------------------------------------------------------------------------------
+
+    def publish_catalog(
+        self, classes: list[dict[str, Any]], scenarios: list[dict[str, Any]]
+    ) -> list[Receipt]:
+        """Publish class and scenario definitions (classes first: scenarios refer to them).
+
+        Definitions already published unchanged are skipped.
+        """
+        futures: list[Future[Receipt]] = []
+        for d in classes:
+            if self.store.catalog_class(d["class"]) != d:
+                stmt = self.ledger.platform_statement("catalog.class", definition=d)
+                futures.append(self.ledger.submit(stmt))
+        receipts = [f.result() for f in futures]
+        futures = []
+        for d in scenarios:
+            if self.store.scenario(d["scenario"]) != d:
+                stmt = self.ledger.platform_statement("catalog.scenario", definition=d)
+                futures.append(self.ledger.submit(stmt))
+        return receipts + [f.result() for f in futures]
+
+    # --- parties ------------------------------------------------------------------------------
+
+    def register(
+        self,
+        public_key: bytes,
+        role: str,
+        *,
+        name: str,
+        attrs: dict[str, Any],
+        pop: str,
+        real_id: str | None = None,
+    ) -> Receipt:
+        """Register a party (platform-signed). For a holder, ``real_id`` (e.g. the resident
+        id number checked at the counter) is bound to it by keyed hash, off the ledger."""
+        if role == "holder" and real_id is None:
+            raise SchemaError("real_id", "a holder is registered after an identity check")
+        keyed = binding_hash(self.secrets.binding_key, real_id) if real_id is not None else None
+        if keyed is not None and self.store.binding(keyed) is not None:
+            raise SchemaError("real_id", "this identity already has a wallet")
+        fields = register_fields(public_key, role, name, attrs, pop)
+        return self._platform("party.register", Registration(keyed), **fields)
+
+    def holder_for(self, real_id: str) -> str:
+        """The holder party bound to a real-world id (for issuers addressing a wallet)."""
+        party = self.store.binding(binding_hash(self.secrets.binding_key, real_id))
+        if party is None:
+            raise NotFound("no wallet is bound to this identity")
+        return str(party)
+
+    def suspend(self, party: str, reason: str) -> Receipt:
+        return self._platform("party.suspend", party=party, reason=reason)
+
+    def reinstate(self, party: str, public_key: bytes, pop: str) -> Receipt:
+        return self._platform("party.reinstate", party=party, key=b64encode(public_key), pop=pop)
+
+    # --- statements signed by others ------------------------------------------------------------
+
+    def submit(self, statement: SignedStatement) -> Future[Receipt]:
+        """Any statement that needs no side data (grants, revocations, rotations, sheets...)."""
+        if statement.kind in ("asset.issue", "access.read", "audit.query"):
+            raise SchemaError("kind", f"{statement.kind} goes through its own operation")
+        return self.ledger.submit(statement)
+
+    def append(self, statement: SignedStatement) -> Receipt:
+        return self.submit(statement).result()
+
+    def issue(self, statement: SignedStatement, disclosures: Mapping[str, list[Any]]) -> Receipt:
+        return self.submit_issue(statement, disclosures).result()
+
+    def submit_issue(
+        self, statement: SignedStatement, disclosures: Mapping[str, list[Any]]
+    ) -> Future[Receipt]:
+        """An issuer's ``asset.issue`` with its disclosures ``{field: [salt_b64, value]}``.
+
+        The values are checked against the class schema and against the signed
+        digests here; sealed into the vault; and written in the entry's transaction.
+        """
+        if statement.kind != "asset.issue":
+            raise SchemaError("kind", "must be asset.issue")
+        cls = self.store.catalog_class(statement.stmt.get("class"))
+        if cls is None:
+            raise SchemaError("class", "no such asset class")
+        if not isinstance(disclosures, Mapping) or not all(
+            isinstance(v, list) and len(v) == 2 and isinstance(v[0], str)
+            for v in disclosures.values()
+        ):
+            raise SchemaError("disclosures", "must map fields to [salt, value]")
+        try:
+            for salt, _ in disclosures.values():
+                b64decode(salt, "salt", assets.SALT_BYTES)
+        except MalformedInput:
+            raise SchemaError("disclosures", "salts must be 16 bytes of base64") from None
+        check_values(cls, {k: v[1] for k, v in disclosures.items()}, self.ledger.clock().date())
+        if digests_of(self.ledger.suite, disclosures) != statement.stmt.get("digests"):
+            raise SchemaError("digests", "do not match the disclosed values")
+        aid = asset_id(statement.actor, statement.nonce)
+        record = self.vault.seal(aid, dict(disclosures), self.ledger.rand)
+        return self.ledger.submit(statement, record)
+
+    def erase(self, statement: SignedStatement) -> Receipt:
+        if statement.kind != "asset.erase":
+            raise SchemaError("kind", "must be asset.erase")
+        return self.ledger.append(statement)
+
+    def lawful_erasure(self, asset: str) -> Receipt:
+        return self._platform("asset.erase", asset=asset, basis="lawful_request")
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def submit_read(self, statement: SignedStatement) -> Future[Receipt]:
+        if statement.kind != "access.read":
+            raise SchemaError("kind", "must be access.read")
+        return self.ledger.submit(statement)
+
+    def read(self, statement: SignedStatement) -> ReadResult:
+        """A counter's read: committed first, then the values of exactly the requested
+        fields are released. A refusal raises `chainledger.rules.Refused` carrying the
+        receipt of its own ledger entry."""
+        return self.release(statement, self.submit_read(statement).result())
+
+    def release(self, statement: SignedStatement, receipt: Receipt) -> ReadResult:
+        """The values of a read whose entry ``receipt`` proves committed."""
+        if receipt.entry != self.ledger.entry(receipt.seq):
+            raise NotFound("no such committed read")
+        asset = self.store.asset(statement.stmt["asset"])
+        record = self.store.vault_get(statement.stmt["asset"])
+        if asset is None or record is None:
+            raise NotFound("the asset's values are gone (erased after the read)")
+        values = self.vault.open(record)
+        fields = statement.stmt["fields"]
+        issue_proof = self.ledger.inclusion_proof(asset.seq, receipt.inclusion.tree_size)
+        return ReadResult(
+            receipt,
+            asset,
+            self.ledger.entry(asset.seq),
+            issue_proof,
+            {name: values[name] for name in fields if name in values},
+        )
+
+    # --- audit --------------------------------------------------------------------------------
+
+    def trace(
+        self, statement: SignedStatement, limit: int = 1000
+    ) -> tuple[Receipt, list[AccessRow]]:
+        """An auditor's trace query: recorded as an entry first, then answered."""
+        if statement.kind != "audit.query":
+            raise SchemaError("kind", "must be audit.query")
+        flt = audit.filter_from_query(statement.stmt.get("query"), limit)
+        receipt = self.ledger.append(statement)
+        return receipt, self.store.access(flt)
+
+    def history(self, holder: str, after_seq: int = -1, limit: int = 1000) -> list[AccessRow]:
+        """Every read and refused read of a holder's data (the holder's own view)."""
+        return list(
+            self.store.access(AccessFilter(holder=holder, after_seq=after_seq, limit=limit))
+        )
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self.store.counts())
+
+    def issue_entry_digests(self, issue_entry: bytes) -> dict[str, str]:
+        """The signed digests inside an ``asset.issue`` entry."""
+        entry = decode_entry(issue_entry)
+        if entry.kind != "asset.issue":
+            raise SchemaError("entry", "is not an asset.issue entry")
+        return dict(entry.statement.stmt["digests"])
