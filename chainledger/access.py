@@ -23,7 +23,7 @@ from typing import Any
 
 from chainledger.encoding import JsonObject, b64decode
 from chainledger.errors import MalformedInput, SchemaError
-from chainledger.grants import existing_grant, with_changes
+from chainledger.grants import existing_grant
 from chainledger.rules import ROLE_PLATFORM, Context, Kind, Refused
 from chainledger.statement import SignedStatement
 from chainledger.store.base import StateReader, StateWriter
@@ -110,7 +110,7 @@ def _check_read(state: StateReader, stmt: SignedStatement, ctx: Context) -> None
 
 def _apply_read(w: StateWriter, stmt: SignedStatement, ctx: Context) -> None:
     grant = existing_grant(w, stmt)
-    w.put_grant(with_changes(grant, uses=grant.uses + 1))
+    w.grant_used(grant.id, grant.uses + 1)
     asset = w.asset(stmt.stmt["asset"])
     assert asset is not None
     w.add_access(

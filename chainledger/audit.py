@@ -22,6 +22,7 @@ import csv
 import html
 import io
 import json
+import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -45,7 +46,29 @@ __all__ = [
 ]
 
 CST = timedelta(hours=8)
-QUERY_KEYS = {"holder", "asset", "counter", "issuer", "purpose", "outcome", "since", "until"}
+QUERY_KEYS = {
+    "view", "holder", "asset", "counter", "issuer", "purpose", "outcome", "since", "until",
+}  # fmt: skip
+VIEWS = ("trace", "anomalies", "report")
+_PARTY = re.compile(r"p_[a-z2-7]{16}")
+_QUERY_VALUES = {
+    "holder": _PARTY,
+    "counter": _PARTY,
+    "issuer": _PARTY,
+    "asset": re.compile(r"a_[a-z2-7]{16}"),
+    "purpose": re.compile(r"[a-z][a-z0-9_]{0,47}"),
+    "view": re.compile(r"[a-z]{1,16}"),
+    "outcome": re.compile(r"[a-z]{1,16}"),
+}
+_QUERY_WHAT = {
+    "holder": "a party id",
+    "counter": "a party id",
+    "issuer": "a party id",
+    "asset": "an asset id",
+    "purpose": "a purpose code",
+    "since": "a timestamp",
+    "until": "a timestamp",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +94,15 @@ def filter_from_query(query: object, limit: int = 1000) -> AccessFilter:
     if not isinstance(query, dict) or not query or not set(query) <= QUERY_KEYS:
         raise SchemaError("query", "keys: " + ", ".join(sorted(QUERY_KEYS)))
     for key, value in query.items():
-        if not isinstance(value, str) or not 0 < len(value) <= 64:
-            raise SchemaError("query", f"{key} must be a short string")
+        # Only ids and codes: a query is a ledger entry, so it must never carry a
+        # personal value (an id number typed into the holder field, say).
+        pattern = _QUERY_VALUES.get(key)
+        if not isinstance(value, str) or (pattern is not None and not pattern.fullmatch(value)):
+            raise SchemaError("query", f"{key} must be {_QUERY_WHAT.get(key, 'a code')}")
     if query.get("outcome") not in (None, "read", "denied"):
         raise SchemaError("query", "outcome must be read or denied")
+    if query.get("view", "trace") not in VIEWS:
+        raise SchemaError("query", "view must be trace, anomalies or report")
     try:
         for key in ("since", "until"):
             if key in query:
@@ -128,11 +156,10 @@ def rows(state: StateReader, flt: AccessFilter, page: int = 10_000) -> Iterator[
 
 def anomalies(
     state: StateReader,
-    since: str | None = None,
-    until: str | None = None,
+    flt: AccessFilter = AccessFilter(),  # noqa: B008 - frozen
     rules: AnomalyRules = AnomalyRules(),
 ) -> list[Anomaly]:
-    """Apply the anomaly rules to the access log between ``since`` and ``until``."""
+    """Apply the anomaly rules to the access rows ``flt`` selects."""
     found: list[Anomaly] = []
     refusals: dict[str, deque[tuple[Any, int]]] = defaultdict(deque)
     holders: dict[str, deque[tuple[Any, str]]] = defaultdict(deque)
@@ -140,7 +167,7 @@ def anomalies(
     flagged_many: dict[str, Any] = {}
     grants: dict[str, Any] = {}
     scenarios: dict[str, Any] = {}
-    for row in rows(state, AccessFilter(since=since, until=until)):
+    for row in rows(state, flt):
         t = parse_ts(row.ts)
         if row.outcome == "denied":
             q = refusals[row.counter]
@@ -199,13 +226,13 @@ def anomalies(
     return found
 
 
-def summary(state: StateReader, since: str | None, until: str | None) -> dict[str, Any]:
+def summary(state: StateReader, flt: AccessFilter) -> dict[str, Any]:
     per_counter: dict[str, Counter[str]] = defaultdict(Counter)
     per_class: dict[str, Counter[str]] = defaultdict(Counter)
     per_day: dict[str, Counter[str]] = defaultdict(Counter)
     reasons: Counter[str] = Counter()
     total: Counter[str] = Counter()
-    for row in rows(state, AccessFilter(since=since, until=until)):
+    for row in rows(state, flt):
         total[row.outcome] += 1
         per_counter[row.counter][row.outcome] += 1
         per_class[row.cls or "(unknown)"][row.outcome] += 1
@@ -213,8 +240,13 @@ def summary(state: StateReader, since: str | None, until: str | None) -> dict[st
         if row.reason:
             reasons[row.reason] += 1
     return {
-        "since": since,
-        "until": until,
+        "since": flt.since,
+        "until": flt.until,
+        "filter": {
+            k: v
+            for k, v in asdict(flt).items()
+            if v is not None and k not in ("since", "until", "after_seq", "limit")
+        },
         "reads": total["read"],
         "refusals": total["denied"],
         "per_counter": {k: dict(v) for k, v in sorted(per_counter.items())},
@@ -224,7 +256,11 @@ def summary(state: StateReader, since: str | None, until: str | None) -> dict[st
     }
 
 
-def report(state: StateReader, fmt: str, since: str | None = None, until: str | None = None) -> str:
+def report(
+    state: StateReader,
+    fmt: str,
+    flt: AccessFilter = AccessFilter(),  # noqa: B008 - frozen
+) -> str:
     """An audit report as ``csv`` (the access log), ``json`` or ``html`` (summary, charts,
     anomalies)."""
     if fmt == "csv":
@@ -235,13 +271,13 @@ def report(state: StateReader, fmt: str, since: str | None = None, until: str | 
             "outcome", "reason",
         ]  # fmt: skip
         writer.writerow(columns)
-        for row in rows(state, AccessFilter(since=since, until=until)):
+        for row in rows(state, flt):
             writer.writerow(
                 [getattr(row, c) if getattr(row, c) is not None else "" for c in columns]
             )
         return out.getvalue()
-    data = summary(state, since, until)
-    data["anomalies"] = [asdict(a) for a in anomalies(state, since, until)]
+    data = summary(state, flt)
+    data["anomalies"] = [asdict(a) for a in anomalies(state, flt)]
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if fmt == "html":
@@ -283,6 +319,8 @@ def _html(data: dict[str, Any]) -> str:
         f"<tr><td>{e(k)}</td><td>{v}</td></tr>" for k, v in data["refusal_reasons"].items()
     )
     period = f"{data['since'] or 'the beginning'} to {data['until'] or 'now'}"
+    if data.get("filter"):
+        period += "; " + ", ".join(f"{k} {v}" for k, v in sorted(data["filter"].items()))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>chainledger audit report</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

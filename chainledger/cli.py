@@ -15,8 +15,9 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from chainledger.domain import Domain, domain_rules, secrets_path
 from chainledger.errors import ChainledgerError, LedgerCorrupt
-from chainledger.ledger import DEFAULT_ORIGIN, Ledger
+from chainledger.ledger import DEFAULT_ORIGIN, Ledger, key_path
 from chainledger.verify import verify_ledger
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,17 +49,33 @@ def _errors() -> Iterator[None]:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
 
 
+def _exists(db: Path) -> None:
+    if not db.exists():
+        fail(f"no ledger database at {db} (create one with `chainledger init --db {db}`)")
+
+
 @contextmanager
 def _open(db: Path, *, writable: bool = False) -> Iterator[Ledger]:
     with _errors():
-        if not db.exists():
-            fail(f"no ledger database at {db} (create one with `chainledger init --db {db}`)")
-        ledger = Ledger.open(db, writable=writable)
+        _exists(db)
+        ledger = Ledger.open(db, writable=writable, rules=domain_rules())
     try:
         with _errors():
             yield ledger
     finally:
         ledger.close()
+
+
+@contextmanager
+def _open_domain(db: Path, **kwargs: Any) -> Iterator[Domain]:
+    with _errors():
+        _exists(db)
+        domain = Domain.open(db, **kwargs)
+    try:
+        with _errors():
+            yield domain
+    finally:
+        domain.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,14 +95,18 @@ def main() -> None:
     help="Hash suite, fixed for the ledger's life.",
 )
 def init(db: Path, origin: str, suite: str) -> None:
-    """Create a ledger: the genesis entry and the platform key (PATH.key, mode 0600)."""
+    """Create a ledger: the genesis entry, the platform key (PATH.key) and the platform's
+    vault and binding keys (PATH.secrets), both mode 0600 and outside the database."""
     with _errors():
-        ledger = Ledger.init(db, origin=origin, suite_name=suite)
+        domain = Domain.init(db, origin=origin, suite_name=suite)
         try:
-            click.echo(f"initialized {db} ({origin}, {suite}); platform key in {db}.key")
-            click.echo(ledger.vkey)
+            click.echo(
+                f"initialized {db} ({origin}, {suite}); platform key in {key_path(db)}, "
+                f"vault and binding keys in {secrets_path(db)}"
+            )
+            click.echo(domain.ledger.vkey)
         finally:
-            ledger.close()
+            domain.close()
 
 
 @main.command()
@@ -182,3 +203,179 @@ def verify(db: Path) -> None:
             f"ok: {report.entries} entries, {report.checkpoints} checkpoints, "
             f"root {report.root.hex()}"
         )
+
+
+@main.command()
+@db_option
+@click.option(
+    "--scale",
+    type=click.Choice(["small", "seed"]),
+    default="small",
+    show_default=True,
+    help="small: a quick realistic set; seed: Liaocheng's launch figures.",
+)
+@click.option("--seed", "rng_seed", type=int, default=2024, show_default=True, help="Data seed.")
+def demo(db: Path, scale: str, rng_seed: int) -> None:
+    """Build a realistic data set on an initialized, empty ledger (keys in PATH.demo/)."""
+    from chainledger.demo import SCALES, build_demo, demo_dir
+
+    chosen = SCALES[scale]
+    with _open_domain(db, max_batch=4096) as domain:
+        if domain.stats()["assets"]:
+            fail(f"{db} already has assets: the demo builds on an empty ledger")
+        if sys.stderr.isatty():
+            from rich.progress import Progress
+
+            with Progress(transient=True) as bar:
+                tasks: dict[str, Any] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=total)
+                    bar.update(tasks[stage], completed=done, total=total)
+
+                report = build_demo(
+                    domain, chosen, seed=rng_seed, keys_dir=demo_dir(db), progress=progress
+                )
+        else:
+            report = build_demo(domain, chosen, seed=rng_seed, keys_dir=demo_dir(db))
+    click.echo(
+        f"demo ({scale}) built in {report.seconds} s: {report.assets} assets, "
+        f"{report.authorized} authorized, {report.grants} grants, {report.reads} reads, "
+        f"{report.refusals} refusals, {report.erasures} erasures; keys in {report.keys_dir}"
+    )
+
+
+@main.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def stats(db: Path, as_json: bool) -> None:
+    """Statistics like the seed's: classes, assets, authorized assets, grants, reads, refusals."""
+    with _open_domain(db) as domain:
+        data = domain.stats()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    click.echo(
+        f"asset classes {data['classes']} ({data['personal_classes']} personal, "
+        f"{data['enterprise_classes']} enterprise)\n"
+        f"assets issued {data['assets']} (active {data['active_assets']})\n"
+        f"assets authorized {data['authorized_assets']}\n"
+        f"grants {data['grants']}\n"
+        f"e-licence reads {data['reads']}\n"
+        f"refused reads {data['refusals']}\n"
+        "parties " + ", ".join(f"{k} {v}" for k, v in sorted(data["parties"].items()))
+    )
+
+
+def _auditor_key(path: Path) -> Any:
+    from chainledger.crypto import load_private_key
+
+    return load_private_key(path)
+
+
+audit_key_option = click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The auditor's private key (PEM); the query is signed and recorded with it.",
+)
+
+
+def _filters(**filters: Any) -> dict[str, str]:
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+@main.group()
+def audit() -> None:
+    """Auditor views (trace, anomalies, report); each is recorded on the ledger first."""
+
+
+def _audit_options(f: Any) -> Any:
+    for name in ("holder", "asset", "counter", "issuer", "purpose"):
+        f = click.option(f"--{name}", default=None, help=f"Only this {name} (id).")(f)
+    f = click.option("--outcome", type=click.Choice(["read", "denied"]), default=None)(f)
+    f = click.option("--since", default=None, help="From this RFC 3339 UTC time.")(f)
+    return click.option("--until", default=None, help="Before this RFC 3339 UTC time.")(f)
+
+
+def _run_audit(db: Path, key_file: Path, query: dict[str, str], fmt: str, limit: int) -> Any:
+    from chainledger.statement import make_statement, sign_statement
+
+    with _open_domain(db) as domain:
+        with _errors():
+            key = _auditor_key(key_file)
+        from chainledger.crypto import party_id, public_key_bytes
+
+        stmt = make_statement(
+            "audit.query", party_id(public_key_bytes(key)), domain.ledger.clock(),
+            domain.ledger.rand, query=query,
+        )  # fmt: skip
+        receipt, answer = domain.audit(sign_statement(stmt, key), fmt, limit)
+        click.echo(f"recorded as entry {receipt.seq}", err=True)
+        return answer
+
+
+@audit.command("trace")
+@db_option
+@audit_key_option
+@_audit_options
+@click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def audit_trace(db: Path, key_file: Path, limit: int, as_json: bool, **filters: Any) -> None:
+    """Trace reads and refusals by holder, asset, counter, issuer, purpose and time."""
+    from dataclasses import asdict
+
+    rows = _run_audit(db, key_file, {"view": "trace", **_filters(**filters)}, "json", limit)
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in rows], ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(
+            f"{r.seq}\t{r.ts}\t{r.outcome}\t{r.reason or ''}\t{r.counter}\t{r.holder or ''}"
+            f"\t{r.asset or ''}\t{r.cls or ''}\t{r.purpose or ''}"
+        )
+
+
+@audit.command("anomalies")
+@db_option
+@audit_key_option
+@click.option("--since", default=None)
+@click.option("--until", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def audit_anomalies(
+    db: Path, key_file: Path, since: str | None, until: str | None, as_json: bool
+) -> None:
+    """Refusal bursts, counters reading many holders, reads near expiry or outside hours."""
+    from dataclasses import asdict
+
+    found = _run_audit(
+        db, key_file, {"view": "anomalies", **_filters(since=since, until=until)}, "json", 1
+    )
+    if as_json:
+        click.echo(json.dumps([asdict(a) for a in found], ensure_ascii=False))
+        return
+    for a in found:
+        click.echo(f"{a.rule}\t{a.counter}\t{a.seq}\t{a.ts}\t{a.detail}")
+
+
+@audit.command("report")
+@db_option
+@audit_key_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "html"]), default="html")
+@click.option("--since", default=None)
+@click.option("--until", default=None)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def audit_report(
+    db: Path, key_file: Path, fmt: str, since: str | None, until: str | None, out: Path | None
+) -> None:
+    """Export a report (CSV access log, JSON or HTML summary with charts and anomalies)."""
+    text = _run_audit(
+        db, key_file, {"view": "report", **_filters(since=since, until=until)}, fmt, 1
+    )
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)

@@ -73,7 +73,7 @@ class ReadResult:
     receipt: Receipt
     asset: AssetRow
     issue_entry: bytes
-    issue_proof: InclusionProof
+    issue_proof: InclusionProof | None
     disclosures: dict[str, list[Any]]
 
 
@@ -171,8 +171,6 @@ class Domain:
         if role == "holder" and real_id is None:
             raise SchemaError("real_id", "a holder is registered after an identity check")
         keyed = binding_hash(self.secrets.binding_key, real_id) if real_id is not None else None
-        if keyed is not None and self.store.binding(keyed) is not None:
-            raise SchemaError("real_id", "this identity already has a wallet")
         fields = register_fields(public_key, role, name, attrs, pop)
         return self._platform("party.register", Registration(keyed), **fields)
 
@@ -254,23 +252,36 @@ class Domain:
         receipt of its own ledger entry."""
         return self.release(statement, self.submit_read(statement).result())
 
-    def release(self, statement: SignedStatement, receipt: Receipt) -> ReadResult:
-        """The values of a read whose entry ``receipt`` proves committed."""
-        if receipt.entry != self.ledger.entry(receipt.seq):
-            raise NotFound("no such committed read")
-        asset = self.store.asset(statement.stmt["asset"])
-        record = self.store.vault_get(statement.stmt["asset"])
-        if asset is None or record is None:
-            raise NotFound("the asset's values are gone (erased after the read)")
+    def release(
+        self, statement: SignedStatement, receipt: Receipt, *, with_proof: bool = True
+    ) -> ReadResult:
+        """The values of a read whose entry ``receipt`` proves committed.
+
+        ``with_proof`` adds the issue entry's inclusion proof in the receipt's tree
+        (a counter can also fetch it later from the public proof endpoint).
+        """
+        entry = decode_entry(receipt.entry)
+        if entry.kind != "access.read" or entry.statement.body != statement.body:
+            raise NotFound("the receipt is not this request's committed read")
+        store = self.store
+        with store.reading():
+            if store.entry(receipt.seq) != receipt.entry:
+                raise NotFound("no such committed read")
+            asset = store.asset(statement.stmt["asset"])
+            record = store.vault_get(statement.stmt["asset"])
+            if asset is None or record is None:
+                raise NotFound("the asset's values are gone (erased after the read)")
+            issue_entry = store.entry(asset.seq)
+            assert issue_entry is not None
+            proof = (
+                self.ledger.inclusion_proof(asset.seq, receipt.inclusion.tree_size)
+                if with_proof
+                else None
+            )
         values = self.vault.open(record)
         fields = statement.stmt["fields"]
-        issue_proof = self.ledger.inclusion_proof(asset.seq, receipt.inclusion.tree_size)
         return ReadResult(
-            receipt,
-            asset,
-            self.ledger.entry(asset.seq),
-            issue_proof,
-            {name: values[name] for name in fields if name in values},
+            receipt, asset, issue_entry, proof, {n: values[n] for n in fields if n in values}
         )
 
     # --- audit --------------------------------------------------------------------------------
@@ -283,6 +294,28 @@ class Domain:
             raise SchemaError("kind", "must be audit.query")
         flt = audit.filter_from_query(statement.stmt.get("query"), limit)
         receipt = self.ledger.append(statement)
+        return receipt, self.store.access(flt)
+
+    def audit(
+        self, statement: SignedStatement, fmt: str = "json", limit: int = 1000
+    ) -> tuple[Receipt, Any]:
+        """Any auditor view (``query.view``: trace, anomalies or report), recorded first.
+
+        Returns the receipt of the ``audit.query`` entry and the answer: access rows,
+        anomalies, or the report text in ``fmt`` (csv, json, html).
+        """
+        if statement.kind != "audit.query":
+            raise SchemaError("kind", "must be audit.query")
+        query = statement.stmt.get("query")
+        flt = audit.filter_from_query(query, limit)
+        view = query.get("view", "trace") if isinstance(query, dict) else "trace"
+        if view == "report" and fmt not in ("csv", "json", "html"):
+            raise SchemaError("format", "must be csv, json or html")
+        receipt = self.ledger.append(statement)
+        if view == "anomalies":
+            return receipt, audit.anomalies(self.store, flt)
+        if view == "report":
+            return receipt, audit.report(self.store, fmt, flt)
         return receipt, self.store.access(flt)
 
     def history(self, holder: str, after_seq: int = -1, limit: int = 1000) -> list[AccessRow]:

@@ -151,6 +151,11 @@ def _check_register(state: StateReader, stmt: SignedStatement, ctx: Context) -> 
     _check_attrs(role, s["attrs"])
     if state.party(party) is not None:
         raise Refused("already_registered", f"{party} is already registered")
+    binding = ctx.attachment.keyed_hash if isinstance(ctx.attachment, Registration) else None
+    if binding is not None and state.binding(binding) is not None:
+        # Checked here, in sequence order inside the write transaction: two concurrent
+        # registrations of one identity cannot both pass.
+        raise Refused("identity_already_bound", "this identity already has a wallet")
     _check_pop(key, party, role, s["pop"])
 
 

@@ -8,7 +8,7 @@ whoever handed the receipt over.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +29,46 @@ class ReceiptMismatch(VerificationError):
     code = "receipt_mismatch"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False)
 class Receipt:
+    """seq, leaf hash, entry bytes, signed checkpoint and inclusion proof.
+
+    The sequencer hands out receipts whose proof is computed on first use, in
+    the caller's thread (`Receipt.lazy`): the single writer thread does not
+    spend its time on proofs nobody asks for.
+    """
+
     seq: int
     leaf_hash: bytes
     entry: bytes
     checkpoint: str
     inclusion: InclusionProof
+
+    def __eq__(self, other: object) -> bool:
+        # Field by field (a lazily computed receipt equals an eager one with the same parts).
+        if not isinstance(other, Receipt):
+            return NotImplemented
+        return (self.seq, self.leaf_hash, self.entry, self.checkpoint, self.inclusion) == (
+            other.seq, other.leaf_hash, other.entry, other.checkpoint, other.inclusion,
+        )  # fmt: skip
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @staticmethod
+    def lazy(
+        seq: int,
+        leaf_hash: bytes,
+        entry: bytes,
+        checkpoint: str,
+        compute: Callable[[], InclusionProof],
+    ) -> Receipt:
+        receipt = object.__new__(_LazyReceipt)
+        for name, value in (
+            ("seq", seq), ("leaf_hash", leaf_hash), ("entry", entry), ("checkpoint", checkpoint),
+            ("_compute", compute),
+        ):  # fmt: skip
+            object.__setattr__(receipt, name, value)
+        return receipt
 
     def to_json(self) -> JsonObject:
         return {
@@ -91,3 +124,15 @@ class Receipt:
             raise ReceiptMismatch("proof is for another tree size than the checkpoint")
         self.inclusion.verify(self.leaf_hash, cp.root, suite=suite)
         return entry, cp
+
+
+class _LazyReceipt(Receipt):
+    """A receipt whose ``inclusion`` is computed the first time it is read."""
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called while "inclusion" has not been set yet (normal lookup failed).
+        if name != "inclusion":
+            raise AttributeError(name)
+        value = self.__dict__.pop("_compute")()
+        object.__setattr__(self, "inclusion", value)
+        return value

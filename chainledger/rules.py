@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from chainledger.crypto import SUITES, party_id
+from chainledger.crypto import SUITES, HashSuite, party_id
 from chainledger.encoding import JsonObject, b64decode
 from chainledger.errors import (
     ChainledgerError,
@@ -36,7 +36,7 @@ from chainledger.errors import (
 )
 from chainledger.note import check_key_name
 from chainledger.statement import COMMON_FIELDS, SignedStatement
-from chainledger.store.base import PartyRow, StateReader, StateWriter
+from chainledger.store.base import LogReader, PartyRow, StateReader, StateWriter
 
 __all__ = [
     "ROLE_PLATFORM",
@@ -98,12 +98,16 @@ class Context:
 
     ``attachment`` is side data submitted with the statement and never written
     to the ledger (an issued asset's encrypted values); it is None when
-    `verify` replays history.
+    `verify` replays history. ``suite`` is the ledger's hash suite; ``log`` the
+    entries so far (when `verify` replays into scratch projections, the
+    projections are new but the log is the one being verified).
     """
 
     seq: int
     ts: str
     attachment: Any = None
+    suite: HashSuite = SUITES["sha256"]
+    log: LogReader | None = None
 
 
 Check = Callable[[StateReader, SignedStatement, Context], None]

@@ -306,15 +306,22 @@ class Sequencer:
             stmt.verify(key)
 
     def _check(
-        self, w: StateWriter, p: _Pending, ctx: Context, now: datetime, used: set[tuple[str, str]]
+        self,
+        w: StateWriter,
+        p: _Pending,
+        ctx: Context,
+        now: datetime,
+        window: tuple[str, str],
+        used: set[tuple[str, str]],
     ) -> None:
         """Raise why the authenticated ``p`` may not be appended where ``ctx`` says.
 
         ``used`` holds the (actor, nonce) pairs already on the ledger or earlier in the batch.
         """
         stmt = p.statement
-        drift = abs(parse_ts(stmt.ts) - now)
-        if drift > self.skew:
+        # Timestamps have one fixed form, so they compare as strings (cheap on the hot path).
+        if not window[0] <= stmt.ts <= window[1]:
+            drift = abs(parse_ts(stmt.ts) - now)
             raise ClockSkew(
                 f"statement ts is {drift.total_seconds():.0f} s from the ledger clock "
                 f"(window {self.skew.total_seconds():.0f} s)"
@@ -345,6 +352,7 @@ class Sequencer:
                 frontier = tip.frontier.copy()
                 clock_now = self.clock()
                 now = format_ts(clock_now)
+                window = (format_ts(clock_now - self.skew), format_ts(clock_now + self.skew))
                 ts = max(now, tip.last_ts)  # entry times never go backwards
                 prev = tip.last_leaf.hex() if tip.last_leaf is not None else GENESIS_PREV
                 created: list[tuple[NodeKey, bytes]] = []
@@ -363,14 +371,14 @@ class Sequencer:
                     return _Appended(p, ctx.seq, data, leaf)
 
                 for p in batch:
-                    ctx = Context(frontier.size, ts, p.attachment)
+                    ctx = Context(frontier.size, ts, p.attachment, self.suite, w)
                     try:
                         self._authenticate(w, p, ctx.seq)
                     except ChainledgerError as exc:
                         errors.append((p, exc))
                         continue
                     try:
-                        self._check(w, p, ctx, clock_now, used)
+                        self._check(w, p, ctx, clock_now, window, used)
                     except ChainledgerError as exc:
                         record = self._refusal_entry(p, exc)
                         if record is None:
@@ -379,7 +387,14 @@ class Sequencer:
                         denial, reason = record
                         # The refusal entry is the platform's statement: admitted like any other.
                         self.rules.admit(w, denial, ctx)
-                        recorded.append((p, exc, reason, append(denial, Context(ctx.seq, ts), p)))
+                        recorded.append(
+                            (
+                                p,
+                                exc,
+                                reason,
+                                append(denial, Context(ctx.seq, ts, None, self.suite), p),
+                            )
+                        )
                         continue
                     appended.append(append(p.statement, ctx, p))
                 done = appended + [r[3] for r in recorded]
@@ -426,9 +441,15 @@ class Sequencer:
                 h = ranges[r] = range_hash(r[0], r[1], node, suite=self.suite)
             return h
 
+        lock = threading.Lock()  # callers compute their proofs concurrently from one memo
+
         def receipt(a: _Appended) -> Receipt:
-            hashes = tuple(hash_of(r) for r in inclusion_ranges(a.seq, size))
-            return Receipt(a.seq, a.leaf, a.data, note, InclusionProof(a.seq, size, hashes))
+            def proof() -> InclusionProof:
+                with lock:
+                    hashes = tuple(hash_of(r) for r in inclusion_ranges(a.seq, size))
+                return InclusionProof(a.seq, size, hashes)
+
+            return Receipt.lazy(a.seq, a.leaf, a.data, note, proof)
 
         for a in appended:
             a.pending.future.set_result(receipt(a))

@@ -25,6 +25,7 @@ __all__ = ["MAX_ITEMS", "kinds"]
 MAX_ITEMS = 200
 _ID = re.compile(r"[a-z][a-z0-9_]{0,47}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_ASSET = re.compile(r"a_[a-z2-7]{16}")
 
 
 def _check_sheet(state: StateReader, stmt: SignedStatement, ctx: Context) -> None:
@@ -44,11 +45,17 @@ def _check_sheet(state: StateReader, stmt: SignedStatement, ctx: Context) -> Non
             raise SchemaError("items", "leaf must be a hex leaf hash")
         if item["outcome"] not in ("read", "denied"):
             raise SchemaError("items", "outcome must be read or denied")
+        asset = item["asset"]
+        if asset is not None and not (isinstance(asset, str) and _ASSET.fullmatch(asset)):
+            raise SchemaError("items", "asset must be an asset id or null")
         rows = state.access(AccessFilter(counter=stmt.actor, after_seq=seq - 1, limit=1))
         if not rows or rows[0].seq != seq or rows[0].outcome != item["outcome"]:
             raise Refused("sheet_item_unknown", "an item is not this counter's request")
-        if rows[0].asset is not None and rows[0].asset != item["asset"]:
+        if rows[0].asset != asset:
             raise Refused("sheet_item_unknown", "an item names another asset")
+        data = (ctx.log or state).entry(seq)
+        if data is None or ctx.suite.leaf(data).hex() != item["leaf"]:
+            raise Refused("sheet_item_unknown", "an item's leaf is not its entry's leaf hash")
 
 
 def sheet_fields(application: str, items: list[dict[str, Any]]) -> dict[str, Any]:

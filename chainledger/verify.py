@@ -126,7 +126,7 @@ class _Replay:
             key = self.rules.signing_key(w, stmt)
         except ChainledgerError as exc:
             raise LedgerCorrupt(seq, f"no key to check the signature: {exc}") from None
-        ctx = Context(seq, entry.ts)
+        ctx = Context(seq, entry.ts, None, self.suite, self.store)
         try:
             self.rules.admit(w, stmt, ctx)
         except ChainledgerError as exc:

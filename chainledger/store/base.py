@@ -133,6 +133,10 @@ class StateWriter(StateReader, LogWriter, ProjectionWriter, VaultWriter, Protoco
 
 
 class Store(StateReader, Protocol):
+    def reading(self) -> AbstractContextManager[StateReader]:
+        """A consistent read view across several queries."""
+        ...
+
     def write(self) -> AbstractContextManager[StateWriter]:
         """An exclusive write transaction: committed durably on normal exit, else rolled back."""
         ...

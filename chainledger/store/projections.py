@@ -134,6 +134,10 @@ class ProjectionWriter(ProjectionReader, Protocol):
 
     def put_grant(self, row: GrantRow) -> None: ...
 
+    def grant_used(self, grant_id: str, uses: int) -> None:
+        """Record a grant's new use count (the hot path of every read)."""
+        ...
+
     def add_access(self, row: AccessRow) -> None: ...
 
 

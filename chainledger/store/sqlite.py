@@ -28,7 +28,13 @@ from typing import Any
 from chainledger.errors import Conflict, NotFound
 from chainledger.merkle import NodeKey
 from chainledger.store.base import CheckpointRow, EntryRow, PartyRow
-from chainledger.store.sqlite_projections import ProjectionReads, ProjectionWrites, canonical_text
+from chainledger.store.entry_codec import decode_stored, encode_stored
+from chainledger.store.sqlite_projections import (
+    ProjectionReads,
+    ProjectionWrites,
+    WriteCache,
+    canonical_text,
+)
 from chainledger.store.sqlite_schema import migrate
 
 __all__ = ["SqliteStore", "node_id", "nonce_key", "nonces_query"]
@@ -94,7 +100,7 @@ class _Reads(ProjectionReads):
 
     def entry(self, seq: int) -> bytes | None:
         row = self._c().execute("SELECT data FROM entries WHERE seq = ?", (seq,)).fetchone()
-        return bytes(row[0]) if row else None
+        return decode_stored(bytes(row[0])) if row else None
 
     def entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
         cur = self._c().execute(
@@ -103,7 +109,7 @@ class _Reads(ProjectionReads):
         cur.arraysize = 1024
         while rows := cur.fetchmany():
             for seq, data in rows:
-                yield seq, bytes(data)
+                yield seq, decode_stored(bytes(data))
 
     def nodes(self, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
         wanted = {node_id(k): k for k in keys}
@@ -168,27 +174,22 @@ def _party(row: Any) -> PartyRow:
 class _Writer(_Reads, ProjectionWrites):
     """The `LogWriter` of one open ``BEGIN IMMEDIATE`` transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, cache: WriteCache) -> None:
         self._conn = conn
-        # Parties read in this transaction; kept in step by put_party. Safe because the
-        # transaction holds the write lock: nobody else can change them meanwhile.
-        self._parties: dict[str, PartyRow | None] = {}
+        self._cache = cache
 
     def _c(self) -> sqlite3.Connection:
         return self._conn
 
     def party(self, party_id: str) -> PartyRow | None:
-        try:
-            return self._parties[party_id]
-        except KeyError:
-            row = self._parties[party_id] = super().party(party_id)
-            return row
+        row: PartyRow | None = self._cache.get("party", party_id, super().party)
+        return row
 
     def add_entries(self, rows: Sequence[EntryRow]) -> None:
         try:
             self._conn.executemany(
                 "INSERT INTO entries (seq, data, nonce_key) VALUES (?, ?, ?)",
-                [(r.seq, r.data, nonce_key(r.actor, r.nonce)) for r in rows],
+                [(r.seq, encode_stored(r.data), nonce_key(r.actor, r.nonce)) for r in rows],
             )
         except sqlite3.IntegrityError:
             raise Conflict("an entry with this seq, or this (actor, nonce), exists") from None
@@ -205,7 +206,7 @@ class _Writer(_Reads, ProjectionWrites):
         )
 
     def put_party(self, row: PartyRow) -> None:
-        self._parties[row.id] = row
+        self._cache.put("party", row.id, row)
         self._c().execute(
             "INSERT OR REPLACE INTO parties (id, role, name, public_key, status, since_seq, attrs) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -237,7 +238,9 @@ class SqliteStore(_Reads):
             if self._closed:
                 raise RuntimeError("store is closed")
             # isolation_level=None: no implicit transactions; we BEGIN explicitly.
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, cached_statements=512
+            )
             conn.execute("PRAGMA busy_timeout = 60000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
@@ -247,13 +250,35 @@ class SqliteStore(_Reads):
         return conn
 
     @contextmanager
+    def reading(self) -> Iterator[SqliteStore]:
+        """A consistent read view for several queries (one read transaction)."""
+        conn = self._c()
+        if conn.in_transaction:  # already inside one: nothing to add
+            yield self
+            return
+        conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
     def write(self) -> Iterator[_Writer]:
         conn = self._c()
         conn.execute("BEGIN IMMEDIATE")
+        local = self._local
+        cache: WriteCache | None = getattr(local, "cache", None)
+        # PRAGMA data_version changes when another connection committed (sqlite.org/pragma
+        # .html#pragma_data_version): then what this connection cached may be stale.
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if cache is None or version != getattr(local, "version", None):
+            cache = local.cache = WriteCache()
+            local.version = version
         try:
-            yield _Writer(conn)
+            yield _Writer(conn, cache)
             conn.execute("COMMIT")
         except BaseException:
+            cache.clear()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise

@@ -145,7 +145,10 @@ def test_init_creates_database_and_private_key_file(tmp_path: Path) -> None:
     kp = key_path(db)
     assert kp == tmp_path / "sub" / "l.db.key"
     assert stat.S_IMODE(kp.stat().st_mode) == 0o600
-    assert out[0] == f"initialized {db} ({DEFAULT_ORIGIN}, sha256); platform key in {kp}"
+    assert out[0] == (
+        f"initialized {db} ({DEFAULT_ORIGIN}, sha256); platform key in {kp}, "
+        f"vault and binding keys in {db}.secrets"
+    )
     verifier = parse_verifier_key(out[1])
     assert verifier.name == DEFAULT_ORIGIN
     assert verifier.public_key == public_key_bytes(load_private_key(kp))
@@ -400,6 +403,11 @@ COMMANDS: list[list[Any]] = [
     ["proof", "inclusion", "--index", 0],
     ["proof", "consistency", "--first", 1, "--second", 1],
     ["verify"],
+    ["demo"],
+    ["stats"],
+    ["audit", "trace", "--key", "auditor.key"],
+    ["audit", "anomalies", "--key", "auditor.key"],
+    ["audit", "report", "--key", "auditor.key"],
 ]
 
 
@@ -407,7 +415,7 @@ COMMANDS: list[list[Any]] = [
 def test_unknown_database_path(tmp_path: Path, command: list[Any]) -> None:
     db = tmp_path / "missing" / "l.db"
     # --db goes right after the (sub)command name, before its own arguments
-    head = 2 if command[0] == "proof" else 1
+    head = 2 if command[0] in ("proof", "audit") else 1
     args = [*command[:head], "--db", db, *command[head:]]
     line = assert_refused(run(*args), "no ledger database", str(db))
     assert "chainledger init" in line
@@ -426,7 +434,7 @@ def db_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> set[tuple[s
 
 def test_every_db_command_is_covered() -> None:
     """COMMANDS names every command that takes --db, except init (which creates the path)."""
-    covered = {tuple(c[: 2 if c[0] == "proof" else 1]) for c in COMMANDS}
+    covered = {tuple(c[: 2 if c[0] in ("proof", "audit") else 1]) for c in COMMANDS}
     assert db_commands(cli.main) - {("init",)} == covered
 
 
