@@ -33,6 +33,7 @@ __all__ = [
     "Rand",
     "derived_id",
     "generate_key",
+    "is_small_order",
     "load_private_key",
     "party_id",
     "public_key_bytes",
@@ -112,9 +113,34 @@ def public_key_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
     return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
+# The y-coordinates (little-endian, sign bit cleared) of the points of small order,
+# canonical and not (libsodium's has_small_order list). A key among them verifies a
+# trivial signature on any message, so anyone could sign as its owner: refused.
+_SMALL_ORDER = {
+    bytes.fromhex(h)
+    for h in (
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    )
+}
+
+
+def is_small_order(data: bytes) -> bool:
+    """Whether a 32-byte Ed25519 public key is a point of small order (a weak key)."""
+    return len(data) == 32 and data[:31] + bytes([data[31] & 0x7F]) in _SMALL_ORDER
+
+
 def public_key_from_bytes(data: bytes) -> Ed25519PublicKey:
+    """An Ed25519 public key; `MalformedInput` for a wrong length or a weak key."""
     if len(data) != 32:
         raise MalformedInput("public key", f"Ed25519 public keys are 32 bytes, not {len(data)}")
+    if is_small_order(data):
+        raise MalformedInput("public key", "a point of small order is not a usable key")
     try:
         return Ed25519PublicKey.from_public_bytes(data)
     except ValueError as exc:

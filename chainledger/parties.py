@@ -27,7 +27,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chainledger.crypto import party_id, public_key_bytes, verify_signature
+from chainledger.crypto import party_id, public_key_bytes, public_key_from_bytes, verify_signature
 from chainledger.encoding import JsonObject, b64decode, b64encode, canonical
 from chainledger.errors import BadSignature, MalformedInput, SchemaError
 from chainledger.rules import ROLE_PLATFORM, STATUS_ACTIVE, Context, Kind, Refused
@@ -84,9 +84,11 @@ def _key(stmt: SignedStatement, name: str = "key") -> bytes:
     if not isinstance(value, str):
         raise SchemaError(name, "must be a base64 Ed25519 public key")
     try:
-        return b64decode(value, name, 32)
+        key = b64decode(value, name, 32)
+        public_key_from_bytes(key)  # refuses weak (small-order) keys
     except MalformedInput as exc:
         raise SchemaError(name, exc.reason) from None
+    return key
 
 
 def _check_pop(key: bytes, party: str, role: str, pop: object) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from chainledger.crypto import SUITES, HashSuite, party_id
+from chainledger.crypto import SUITES, HashSuite, party_id, public_key_from_bytes
 from chainledger.encoding import JsonObject, b64decode
 from chainledger.errors import (
     ChainledgerError,
@@ -208,6 +208,7 @@ def genesis_fields(stmt: SignedStatement) -> tuple[str, str, bytes]:
         raise SchemaError("key", "must be a base64 Ed25519 public key")
     try:
         key = b64decode(key_b64, "key", 32)
+        public_key_from_bytes(key)  # refuses weak (small-order) keys
     except MalformedInput as exc:
         raise SchemaError("key", exc.reason) from None
     if party_id(key) != stmt.actor:

@@ -2,9 +2,9 @@
 
 Callers (threads or asyncio tasks) `submit` a signed statement and get a
 future. A *checker* thread takes what has been submitted and has the
-signatures verified in a few large chunks on a thread pool (Ed25519
-verification releases the GIL, so all cores work, with little Python per
-statement), then moves the statements, in submission order, to the ready list.
+signatures verified (`chainledger.sigcheck`: inline for a few, in worker
+processes for many, so that they cost this interpreter almost nothing), then
+moves the statements, in submission order, to the ready list.
 The *writer* thread takes everything ready (up to ``max_batch``) and, in one
 exclusive transaction, admits each statement in sequence order against the
 projections as earlier statements left them, appends the admitted ones to the
@@ -26,12 +26,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,8 +46,10 @@ from chainledger.note import Signer
 from chainledger.proofs import InclusionProof
 from chainledger.receipt import Receipt
 from chainledger.rules import Context, Refused, Rules, refusal_reason
+from chainledger.sigcheck import SignatureChecker
 from chainledger.statement import SignedStatement
 from chainledger.store.base import CheckpointRow, EntryRow, StateWriter, Store
+from chainledger.store.entry_codec import pack_statement
 
 __all__ = ["Sequencer"]
 
@@ -63,6 +64,8 @@ class _Pending:
     checked: bytes | None = None
     #: Side data for the rules (never on the ledger), see `rules.Context`.
     attachment: Any = None
+    #: The statement packed for storage by the checker (so the writer need not).
+    packed: bytes | None = None
     future: Future[Receipt] = field(default_factory=Future)
 
 
@@ -99,7 +102,7 @@ class Sequencer:
         skew: timedelta = timedelta(minutes=5),
         max_batch: int = 1024,
         max_queue: int = 100_000,
-        verify_threads: int | None = None,
+        verify_processes: int | None = None,
         platform_statement: Callable[..., SignedStatement] | None = None,
     ) -> None:
         self.store = store
@@ -123,11 +126,7 @@ class Sequencer:
         self._submitted = 0  # statements accepted by submit
         self._moved = 0  # statements the checker has moved to the ready list
         self._count_lock = threading.Lock()
-        self._workers = verify_threads or os.cpu_count() or 2
-        self._pool = ThreadPoolExecutor(
-            max_workers=self._workers,
-            thread_name_prefix="chainledger-sigcheck",
-        )
+        self._sigs = SignatureChecker(verify_processes)
         #: Counters for metrics: batches committed, entries appended, statements refused.
         self.batches = 0
         self.appended = 0
@@ -167,9 +166,8 @@ class Sequencer:
             self._submitted += 1
         return pending.future
 
-    def _check_signature(self, statement: SignedStatement) -> bytes | None:
-        """The actor's current key if the signature verifies with it (the key is cached:
-        a stale one only means the writer checks again), else None."""
+    def _key(self, statement: SignedStatement) -> bytes | None:
+        """The actor's current key, cached (a stale one only means the writer checks again)."""
         key = self._keys.get(statement.actor)
         if key is None:
             try:
@@ -179,19 +177,21 @@ class Sequencer:
             if len(self._keys) >= 10_000:
                 self._keys.clear()
             self._keys[statement.actor] = key
-        try:
-            statement.verify(key)
-        except ChainledgerError:
-            return None
         return key
 
-    def _check_chunk(self, chunk: list[_Pending]) -> None:
-        for p in chunk:
-            try:
-                p.checked = self._check_signature(p.statement)
-            except Exception:  # e.g. a database error: the writer will check it itself
-                log.exception("signature pre-check failed; deferring to the writer")
-                p.checked = None
+    def _check_signatures(self, todo: list[_Pending]) -> None:
+        """Set each statement's ``checked`` key if its signature verifies with it."""
+        try:
+            keyed = [(p, self._key(p.statement)) for p in todo]
+            jobs = [(k, p.statement.sig, p.statement.body) for p, k in keyed if k is not None]
+            results = iter(self._sigs.check(jobs))
+            for p, key in keyed:
+                if key is not None and next(results):
+                    p.checked = key
+            for p in todo:  # while the signatures were checked elsewhere
+                p.packed = pack_statement(p.statement.body)
+        except Exception:  # e.g. a database error: the writer will check them itself
+            log.exception("signature pre-check failed; deferring to the writer")
 
     def append(self, statement: SignedStatement, verified_key: bytes | None = None) -> Receipt:
         """Submit and wait for the receipt (or the statement's error)."""
@@ -220,7 +220,7 @@ class Sequencer:
             self._inbox.put(None)  # after every statement already queued
         self._checker.join(timeout)
         self._thread.join(timeout)
-        self._pool.shutdown(wait=False)
+        self._sigs.close()
 
     # --- the checker thread -------------------------------------------------------------------
 
@@ -235,17 +235,7 @@ class Sequencer:
                     break
                 if batch[-1] is None:
                     break
-            todo = [p for p in batch if p is not None and p.checked is None]
-            if len(todo) < 8:  # not worth a round trip through the pool
-                self._check_chunk(todo)
-            else:
-                size = -(-len(todo) // self._workers)
-                jobs = [
-                    self._pool.submit(self._check_chunk, todo[i : i + size])
-                    for i in range(0, len(todo), size)
-                ]
-                for job in jobs:
-                    job.result()
+            self._check_signatures([p for p in batch if p is not None and p.checked is None])
             with self._ready_cond:
                 while len(self._ready) >= self._max_ready:
                     self._ready_cond.wait()
@@ -365,7 +355,8 @@ class Sequencer:
                     data = encode_entry(ctx.seq, ts, prev, stmt)
                     leaf = self.suite.leaf(data)
                     created.extend(frontier.append(leaf))
-                    rows.append(EntryRow(ctx.seq, data, stmt.kind, stmt.actor, stmt.nonce))
+                    packed = p.packed if stmt is p.statement else None
+                    rows.append(EntryRow(ctx.seq, data, stmt.kind, stmt.actor, stmt.nonce, packed))
                     self.rules.kind(stmt.kind).apply(w, stmt, ctx)
                     prev = leaf.hex()
                     return _Appended(p, ctx.seq, data, leaf)

@@ -6,8 +6,8 @@
   previous entry's leaf hash, timestamps never going backwards, a fresh
   (actor, nonce), and admissible under the same rules that admitted it,
   replayed against projections rebuilt from scratch in a scratch database;
-* every signature, checked against the key the actor held at that seq (on a
-  thread pool: Ed25519 verification releases the GIL, so all cores work);
+* every signature, checked against the key the actor held at that seq (in
+  worker processes, `chainledger.sigcheck`, while this thread replays);
 * every stored Merkle node, the root and the signature of every stored
   checkpoint, and a consistency proof between each pair of consecutive
   checkpoints, built from the stored nodes as a client would receive it;
@@ -21,16 +21,16 @@ It returns None or raises `LedgerCorrupt` naming the first bad seq and why.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from chainledger.checkpoint import parse_checkpoint_body
-from chainledger.crypto import load_private_key, public_key_bytes, verify_signature
+from chainledger.crypto import load_private_key, public_key_bytes
 from chainledger.entry import GENESIS_PREV, Entry, decode_entry
 from chainledger.errors import ChainledgerError, LedgerCorrupt
 from chainledger.frontier import Frontier
@@ -44,6 +44,7 @@ from chainledger.merkle import (
 )
 from chainledger.note import ALG_ED25519, Verifier, key_id, parse_note
 from chainledger.rules import Context, Rules, core_rules
+from chainledger.sigcheck import SignatureChecker
 from chainledger.store.base import CheckpointRow, StateWriter, Store
 from chainledger.store.sqlite import SqliteStore
 
@@ -53,6 +54,7 @@ __all__ = ["Progress", "VerifyReport", "verify_ledger"]
 Progress = Callable[[int, int], None]
 
 CHUNK = 4096
+BATCH = 2048  # signatures per round trip to the checking processes
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +68,11 @@ class VerifyReport:
 SigJob = tuple[int, bytes, bytes, bytes, str]
 
 
-def _verify_sigs(jobs: list[SigJob]) -> LedgerCorrupt | None:
-    """Runs on the pool: the first signature (in seq order) that fails, or None."""
-    for seq, key, sig, message, what in jobs:
-        try:
-            verify_signature(key, sig, message)
-        except ChainledgerError:
+def _first_failure(checker: SignatureChecker, jobs: list[SigJob]) -> LedgerCorrupt | None:
+    """Check ``jobs`` (in seq order); the first that fails, or None."""
+    verdicts = checker.check([(key, sig, msg) for _, key, sig, msg, _ in jobs])
+    for (seq, _, _, _, what), ok in zip(jobs, verdicts, strict=True):
+        if not ok:
             return LedgerCorrupt(seq, f"{what} does not verify")
     return None
 
@@ -252,7 +253,7 @@ def _verify(
     # Signature jobs in seq order. The main thread runs ahead by at most a few chunks,
     # then collects the oldest results first, so the first failure found is the lowest seq.
     pending: deque[Future[LedgerCorrupt | None]] = deque()
-    n_workers = workers or os.cpu_count() or 2
+    checker = SignatureChecker(workers)
 
     def collect(keep: int) -> None:
         while len(pending) > keep:
@@ -260,12 +261,14 @@ def _verify(
             if failure is not None:
                 raise failure
 
-    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+    # One thread hands batches to the worker processes and waits for their verdicts, so
+    # the checks run while this thread replays the next entries.
+    with closing(checker), ThreadPoolExecutor(max_workers=1) as pool:
 
         def flush() -> None:
             while replay.jobs:
-                pending.append(pool.submit(_verify_sigs, replay.jobs[:256]))
-                del replay.jobs[:256]
+                pending.append(pool.submit(_first_failure, checker, replay.jobs[:BATCH]))
+                del replay.jobs[:BATCH]
 
         seq = 0
         try:
@@ -281,14 +284,14 @@ def _verify(
                         entry, key = replay.entry(w, expected, got[1])
                         st = entry.statement
                         replay.jobs.append((expected, key, st.sig, st.body, "signature"))
-                        if len(replay.jobs) >= 256:
+                        if len(replay.jobs) >= BATCH:
                             flush()
                         replay.leaf(expected, got[1], created)
                         replay.last_ts = entry.ts
                         replay.checkpoints_at(expected + 1)
                 replay.check_nodes(created)
                 flush()
-                collect(keep=4 * n_workers)
+                collect(keep=2)
                 seq = end
                 if progress is not None:
                     progress(seq, size)

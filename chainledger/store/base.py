@@ -47,6 +47,8 @@ class EntryRow:
     kind: str
     actor: str
     nonce: str
+    #: The statement already packed for storage (a hint some backends use), or None.
+    packed: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

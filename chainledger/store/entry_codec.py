@@ -1,74 +1,133 @@
-"""How an entry's canonical bytes are kept on disk: raw, or deflated with a preset dictionary.
+"""How an entry's canonical bytes are kept on disk, compactly and exactly.
 
-An entry is RFC 8785 JSON whose member names, kinds, prefixes and common field
-names repeat in every row; DEFLATE (RFC 1951) with a preset dictionary of those
-strings stores an access entry in about 60% of its bytes, which is what keeps a
-read's footprint (entry, Merkle nodes, access-log row and indexes) under 700
-bytes. The stored form is self-describing: raw canonical JSON starts with ``{``;
-a compressed one starts with a version byte (1) naming the dictionary, which
-therefore never changes: a new dictionary gets a new version byte.
+An entry is RFC 8785 JSON ``{"prev":<64 hex>,"seq":N,"sig":<88 base64>,"stmt":{...},
+"ts":<24 chars>,"v":1}``: a third of it is hex and base64 spelling out 96 random
+bytes, and the statement repeats member names, kinds and codes in every row.
+The stored form (version 2) keeps ``prev`` and ``sig`` as raw bytes, ``ts`` as
+milliseconds, and the statement deflated (RFC 1951) with a preset dictionary of
+those repeated strings; it is rebuilt byte for byte on reading. An access
+entry is then about half its canonical size, which is what keeps a read's
+footprint (entry, Merkle nodes, access-log row and indexes) under 700 bytes.
 
-Everything above the store sees only canonical bytes; export, proofs and
-verify are unaffected.
+The statement can be packed early (`pack_statement`, on the sequencer's
+checker thread) so the writer thread does not spend its time compressing.
+
+Any row that is not version 2 (raw JSON starting with ``{``, as an attacker
+with the file might write) is returned as it is, and a row that fails to
+unpack is returned as it is too: either way `verify` decodes and judges it.
+The dictionary and the layout never change: a new one gets a new version byte.
 """
 
 from __future__ import annotations
 
+import base64
+import calendar
+import struct
+import time
 import zlib
 
-__all__ = ["decode_stored", "encode_stored"]
+__all__ = ["decode_stored", "encode_stored", "pack_statement"]
 
-_V1 = 1
+_V2 = 2
+_RAW, _DEFLATED = 0, 1
 #: Never edit: stored rows depend on it. DEFLATE favours strings near the end.
-_DICT_V1 = b"".join(
+_DICT = b"".join(
     [
-        b'"party.register","pop":"","role":"holder","attrs":{"subject":"person"}',
-        b'"asset.issue","valid_from":"","valid_until":null,"digests":{',
-        b'"grant.create","scope":{"resident_id_card":["name","id_number"]},"secret_hash":null',
-        b'"not_before":"2026-","expires":"2027-","max_uses":',
-        b'"access.denied","reason":"field_not_granted","request":"',
-        b'"purpose":"ticket_purchase","purpose":"accommodation_registration"',
-        b'"purpose":"outpatient_registration"',
-        b'"fields":["name","id_number","card_number","account_number"],',
+        b'"kind":"party.register","name":"","party":"p_","pop":"","role":"holder",',
+        b'"attrs":{"subject":"person"},"key":"',
+        b'"kind":"asset.issue","valid_from":"","valid_until":null,"digests":{"name":"',
+        b'"kind":"grant.create","scope":{"resident_id_card":["name","id_number"]},',
+        b'"secret_hash":null,"not_before":"2026-","expires":"2027-","max_uses":',
+        b'"kind":"access.denied","reason":"field_not_granted","request":"',
+        b'"purpose":"ticket_purchase","purpose":"accommodation_registration",',
+        b'"purpose":"outpatient_registration","purpose":"print_',
+        b'"fields":["name","id_number","card_number","account_number","address"],',
         b'"grant":"g_',
         b'"counter":"p_',
         b'"asset":"a_',
-        b'{"prev":"',
-        b'","seq":',
-        b',"sig":"',
-        b'","stmt":{"actor":"p_',
+        b'{"actor":"p_',
         b'"kind":"access.read","nonce":"',
-        b'"Z"},"ts":"2026-11-',
-        b'.000Z","v":1}',
+        b'","ts":"2026-11-',
     ]
 )
-# A 4 KiB window (wbits 12) covers any entry with its dictionary and keeps the
-# compressor's set-up cheap; level 6 compresses as well as 9 on these rows.
-_WBITS = -12
-_LEVEL = 6
-_MEMLEVEL = 3
+_WBITS, _LEVEL, _MEMLEVEL = -12, 6, 3
+_HEAD = struct.Struct(">B32s64sQ")  # version, prev, sig, ts in ms
+_SEQ = struct.Struct(">Q")
 
 
-def encode_stored(data: bytes) -> bytes:
-    """The stored form of an entry's canonical bytes (compressed only if smaller)."""
-    co = zlib.compressobj(
-        _LEVEL, zlib.DEFLATED, _WBITS, _MEMLEVEL, zlib.Z_DEFAULT_STRATEGY, _DICT_V1
-    )
-    packed = bytes([_V1]) + co.compress(data) + co.flush()
-    return packed if len(packed) < len(data) else data
+def pack_statement(body: bytes) -> bytes:
+    """A statement's canonical bytes, deflated if that is smaller (flag byte first)."""
+    co = zlib.compressobj(_LEVEL, zlib.DEFLATED, _WBITS, _MEMLEVEL, zlib.Z_DEFAULT_STRATEGY, _DICT)
+    packed = co.compress(body) + co.flush()
+    return bytes([_DEFLATED]) + packed if len(packed) < len(body) else bytes([_RAW]) + body
+
+
+def _unpack_statement(packed: bytes) -> bytes:
+    if packed[:1] == bytes([_RAW]):
+        return packed[1:]
+    if packed[:1] != bytes([_DEFLATED]):
+        raise ValueError("unknown statement packing")
+    d = zlib.decompressobj(_WBITS, _DICT)
+    body = d.decompress(packed[1:]) + d.flush()
+    if not d.eof or d.unused_data:
+        raise ValueError("truncated or padded statement")
+    return body
+
+
+def _ms(ts: bytes) -> int:
+    fields = (int(ts[0:4]), int(ts[5:7]), int(ts[8:10]), int(ts[11:13]), int(ts[14:16]))
+    return calendar.timegm((*fields, int(ts[17:19]))) * 1000 + int(ts[20:23])
+
+
+def _ts(ms: int) -> bytes:
+    second = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000))
+    return f"{second}.{ms % 1000:03d}Z".encode()
+
+
+def encode_stored(data: bytes, packed_statement: bytes | None = None) -> bytes:
+    """The stored form of an entry's canonical bytes (``packed_statement``: its statement
+    already packed by `pack_statement`). Falls back to the raw bytes if they do not have
+    the exact shape the compact form rebuilds."""
+    try:
+        head, rest = data[:9], data[9:]
+        if head != b'{"prev":"':
+            return data
+        prev, rest = bytes.fromhex(rest[:64].decode("ascii")), rest[64:]
+        seq_end = rest.index(b',"sig":"')
+        if rest[:8] != b'","seq":':
+            return data
+        seq = int(rest[8:seq_end])
+        rest = rest[seq_end + 8 :]
+        sig = base64.b64decode(rest[:88], validate=True)
+        if rest[88:98] != b'","stmt":{':
+            return data
+        tail = rest[-39:]  # ,"ts":"2026-11-26T13:45:00.123Z","v":1}
+        body = rest[97:-39]
+        if tail[:7] != b',"ts":"' or tail[31:] != b'","v":1}':
+            return data
+        ms = _ms(tail[7:31])
+        packed = packed_statement if packed_statement is not None else pack_statement(body)
+        stored = _HEAD.pack(_V2, prev, sig, ms) + _SEQ.pack(seq) + packed
+    except (ValueError, UnicodeDecodeError, OverflowError, struct.error):
+        return data
+    # Only keep the compact form if it rebuilds exactly: a belt-and-braces check that
+    # costs little next to the write.
+    return stored if decode_stored(stored) == data else data
 
 
 def decode_stored(stored: bytes) -> bytes:
-    """Canonical bytes back from the stored form.
-
-    A row that cannot be decoded (it was tampered with) is returned as it is: it
-    then fails to parse as an entry, and `verify` names it.
-    """
-    if stored[:1] != bytes([_V1]):
+    """Canonical bytes back from the stored form (or the row as it is; see above)."""
+    if stored[:1] != bytes([_V2]) or len(stored) < _HEAD.size + _SEQ.size + 1:
         return stored
     try:
-        d = zlib.decompressobj(_WBITS, _DICT_V1)
-        out = d.decompress(stored[1:]) + d.flush()
-    except zlib.error:
+        _, prev, sig, ms = _HEAD.unpack_from(stored)
+        (seq,) = _SEQ.unpack_from(stored, _HEAD.size)
+        body = _unpack_statement(stored[_HEAD.size + _SEQ.size :])
+    except (ValueError, struct.error, zlib.error):
         return stored
-    return out if d.eof and not d.unused_data else stored
+    return b"".join(
+        (
+            b'{"prev":"', prev.hex().encode(), b'","seq":', str(seq).encode(), b',"sig":"',
+            base64.b64encode(sig), b'","stmt":', body, b',"ts":"', _ts(ms), b'","v":1}',
+        )
+    )  # fmt: skip

@@ -189,7 +189,10 @@ class _Writer(_Reads, ProjectionWrites):
         try:
             self._conn.executemany(
                 "INSERT INTO entries (seq, data, nonce_key) VALUES (?, ?, ?)",
-                [(r.seq, encode_stored(r.data), nonce_key(r.actor, r.nonce)) for r in rows],
+                [
+                    (r.seq, encode_stored(r.data, r.packed), nonce_key(r.actor, r.nonce))
+                    for r in rows
+                ],
             )
         except sqlite3.IntegrityError:
             raise Conflict("an entry with this seq, or this (actor, nonce), exists") from None
