@@ -18,6 +18,7 @@ written to ``<db>.demo/`` beside the database.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -435,7 +436,7 @@ def build_demo(
     # The counters are other machines: they sign in a separate process, so that the
     # ledger's own threads keep this process's interpreter to themselves.
     keys = {c.id: c.key.private_bytes_raw() for cs in counters.values() for c in cs}
-    signer = ProcessPoolExecutor(1, initializer=_counter_keys, initargs=(keys,))
+    signer = ProcessPoolExecutor(2, initializer=_counter_keys, initargs=(keys,))
 
     def requests(start: int, n: int) -> list[tuple[str, dict[str, Any]]]:
         out = []
@@ -461,18 +462,21 @@ def build_demo(
 
     per_chunk = 2048
     in_flight = 8192  # enough for large group commits, little enough to bound latency
-    pending = signer.submit(_sign_reads, requests(0, min(per_chunk, total)))
-    while sent < total:
-        n = min(per_chunk, total - sent)
-        signed = pending.result()
-        if sent + n < total:  # the counters sign the next chunk meanwhile
-            pending = signer.submit(
-                _sign_reads, requests(sent + n, min(per_chunk, total - sent - n))
-            )
+    # Two chunks are being signed while the ledger takes the one before them.
+    starts = iter(range(0, total, per_chunk))
+    signing: deque[Future[list[SignedStatement]]] = deque()
+    for start in itertools.islice(starts, 2):
+        signing.append(signer.submit(_sign_reads, requests(start, min(per_chunk, total - start))))
+    while signing:
+        signed = signing.popleft().result()
+        upcoming = next(starts, None)
+        if upcoming is not None:
+            following = requests(upcoming, min(per_chunk, total - upcoming))
+            signing.append(signer.submit(_sign_reads, following))
         for stmt in signed:
             window.append((stmt, domain.submit_read(stmt)))
             settle(keep=in_flight)
-        sent += n
+        sent += len(signed)
         tell("reads", sent, total)
     settle(keep=0)
     signer.shutdown()

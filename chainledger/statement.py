@@ -152,4 +152,7 @@ def make_statement(kind: str, actor: str, now: datetime, rand: Rand, **fields: A
 
 def sign_statement(stmt: Mapping[str, Any], key: Ed25519PrivateKey) -> SignedStatement:
     """Sign ``canonical(stmt)`` with ``key`` (Ed25519 is deterministic: RFC 8032 5.1.6)."""
-    return SignedStatement.create(stmt, key.sign(canonical(stmt)))
+    if not isinstance(stmt, Mapping):
+        raise SchemaError("stmt", "must be a JSON object")
+    body = canonical(stmt)  # encoded once: the bytes signed are the bytes kept
+    return SignedStatement.trusted(dict(stmt), body, key.sign(body))

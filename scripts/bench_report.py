@@ -79,6 +79,49 @@ def log_section(r: dict[str, Any], name: str) -> list[str]:
     return lines
 
 
+def domain_section(r: dict[str, Any], name: str) -> list[str]:
+    f, t, st = r["footprint"], r["trace"], r["stats"]
+    total = r["build_plus_verify_seconds"]
+    base = r["baseline_ed25519_verify_per_s"]
+    lines = [
+        f"## Domain at {r['scale']} scale (`scripts/bench_domain.py`"
+        f"{' --quick' if r['scale'] != 'seed' else ''})",
+        "",
+        f"Run {r['date']} on {r['machine']['cpus']} CPUs. Ed25519 baseline (one core): "
+        f"{base['before']:.0f} verifies/s before, {base['after']:.0f} after.",
+        "",
+        f"![domain]({name}.png)",
+        "",
+        f"`chainledger demo --scale {r['scale']}` built {st['assets']:,} assets "
+        f"({st['authorized_assets']:,} authorized), {st['grants']:,} grants, "
+        f"{st['reads']:,} reads and {st['refusals']:,} refusals, {r['entries']:,} entries in all.",
+        "",
+        "| measure | result | goal | |",
+        "|---|---|---|---|",
+        f"| demo build (whole command) | {r['build_seconds']} s "
+        f"({r['entries_per_s_build']:.0f} entries/s, "
+        f"{r['ratios']['build_entries_per_s_vs_ed25519']:.2f}x the baseline) | | |",
+        f"| verify (whole command) | {r['verify_seconds']} s "
+        f"({r['entries_per_s_verify']:.0f} entries/s, "
+        f"{r['ratios']['verify_entries_per_s_vs_ed25519']:.2f}x the baseline) | | |",
+        f"| build + verify | {total} s | <= 300 s | {verdict(total <= 300)} |",
+        f"| trace query p99, worst kind | {t['worst_p99_ms']} ms | <= 10 ms "
+        f"| {verdict(t['worst_p99_ms'] <= 10)} |",
+        f"| bytes per access entry, with indexes | {f['bytes_per_access_entry']:.0f} "
+        f"({f['log_bytes_per_entry']:.0f} log + {f['access_log_bytes_per_row']:.0f} access log) "
+        f"| <= 700 | {verdict(f['bytes_per_access_entry'] <= 700)} |",
+        "",
+        "Trace queries, each from a fresh process, at most 1,000 rows each:",
+        "",
+        "| by | p50 | p99 | rows on average |",
+        "|---|---|---|---|",
+    ]
+    for kind, q in t["queries"].items():
+        lines.append(f"| {kind} | {q['p50_ms']} ms | {q['p99_ms']} ms | {q['mean_rows']} |")
+    lines += ["", f"Database: {f['file_bytes'] / 1e6:.0f} MB for {f['entries']:,} entries.", ""]
+    return lines
+
+
 def main() -> None:
     out = [
         "# Benchmarks",
@@ -92,6 +135,11 @@ def main() -> None:
         path = DOCS / f"{name}.json"
         if path.exists():
             out += log_section(json.loads(path.read_text()), name)
+            break
+    for name in ("bench_domain", "bench_domain_quick"):
+        path = DOCS / f"{name}.json"
+        if path.exists():
+            out += domain_section(json.loads(path.read_text()), name)
             break
     (DOCS / "benchmarks.md").write_text("\n".join(out))
     print(f"wrote {DOCS / 'benchmarks.md'}", file=sys.stderr)

@@ -167,7 +167,20 @@ class ProjectionReads:
             "SELECT seq, ts, counter, holder, asset, class, issuer, grant_id, purpose, outcome, "
             f"reason FROM access WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
         )
-        return [self._access_row(r) for r in self._c().execute(sql, params)]
+        raw = self._c().execute(sql, params).fetchall()
+        self._load_names({i for r in raw for i in (*r[2:9], r[10]) if i is not None})
+        return [self._access_row(r) for r in raw]
+
+    def _load_names(self, ids: set[int]) -> None:
+        """Fetch the names of these ids not cached yet, in one query per 30,000."""
+        cache: dict[int, str] = self.__dict__.setdefault("_names", {})
+        missing = [i for i in ids if i not in cache]
+        for k in range(0, len(missing), 30000):
+            chunk = missing[k : k + 30000]
+            marks = ",".join("?" * len(chunk))
+            cache.update(
+                self._c().execute(f"SELECT id, name FROM names WHERE id IN ({marks})", chunk)
+            )
 
     def _first_seq_at(self, ms: int) -> int:
         """The smallest access seq with ts >= ``ms`` (one past the last if none)."""

@@ -329,3 +329,50 @@ def test_the_other_window_cannot_sign_this_windows_sheet(app: Application) -> No
         d.append(sign_sheet(app, app.items(), by=app.other_window))
     assert info.value.reason == "sheet_item_unknown"
     assert d.ledger.size() == size
+
+
+def test_cross_verify_reads_everything_and_signs_one_sheet(tmp_path: Path) -> None:
+    """Domain.cross_verify: one call, every read (or recorded refusal), then the sheet."""
+    from chainledger.domain import ReadResult
+
+    cast = make_cast(tmp_path / "x.db", clock=lambda: NOW)
+    d = cast.domain
+    try:
+        rng = random.Random(5)
+        window = Actor(key(61), "counter")
+        cast.register(window, "市场监管窗口 9", {"counter_type": "market_regulation_window"})
+        staff = [Actor(key(62 + i), "holder") for i in range(2)]
+        reads = []
+        grants = []
+        for i, member in enumerate(staff):
+            number = make_resident_id(rng, region="371502", birth=date(1990, 1, 1 + i), female=True)
+            cast.register(member, "", {"subject": "person"}, real_id=number)
+            cert = issue(cast, cast.health, member, "health_certificate", {
+                "name": make_person_name(rng), "sex": "女", "id_number": number,
+                "occupation_category": "公共场所", "medical_institution": "聊城市疾控中心",
+                "exam_date": "2025-11-01", "valid_until": "2026-11-01",
+                "certificate_number": f"JKZ-{i}",
+            })  # fmt: skip
+            grant, _ = cast.grant(
+                member, window, SCENARIO, {"health_certificate": HEALTH_FIELDS}, hours=2
+            )
+            grants.append(grant)
+            reads.append(
+                window.sign(d, "access.read", **read_fields(grant, cert, HEALTH_FIELDS, PURPOSE))
+            )
+        d.append(staff[1].sign(d, "grant.revoke", grant=grants[1]))
+        size = d.ledger.size()
+        result = d.cross_verify(
+            reads, lambda fields: window.sign(d, "sheet.issue", **fields), PURPOSE
+        )
+        assert d.ledger.size() == size + 3  # two requests, one sheet
+        assert isinstance(result.results[0], ReadResult)
+        assert set(result.results[0].disclosures) == set(HEALTH_FIELDS)
+        assert isinstance(result.results[1], Refused)
+        assert result.results[1].reason == "grant_revoked"
+        entry, _ = result.receipt.verify([d.ledger.verifier])
+        assert entry.kind == "sheet.issue"
+        assert [i["outcome"] for i in entry.statement.stmt["items"]] == ["read", "denied"]
+        verify_ledger(d.store, rules=d.ledger.rules)
+    finally:
+        d.close()
