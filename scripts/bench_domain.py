@@ -86,7 +86,7 @@ def trace_worker(db: Path, samples: int) -> dict[str, Any]:
         }
     store.close()
     every = [v["p99_ms"] for v in results.values()]
-    return {"queries": results, "worst_p99_ms": max(every), "limit_per_query": 1000}
+    return {"queries": results, "worst_p99_ms": max(every), "page_rows": AccessFilter().limit}
 
 
 def footprint(db: Path) -> dict[str, Any]:

@@ -111,7 +111,8 @@ def domain_section(r: dict[str, Any], name: str) -> list[str]:
         f"({f['log_bytes_per_entry']:.0f} log + {f['access_log_bytes_per_row']:.0f} access log) "
         f"| <= 700 | {verdict(f['bytes_per_access_entry'] <= 700)} |",
         "",
-        "Trace queries, each from a fresh process, at most 1,000 rows each:",
+        f"Trace queries from a fresh process, the first page ({t.get('page_rows', 1000)} rows "
+        "at most) of each:",
         "",
         "| by | p50 | p99 | rows on average |",
         "|---|---|---|---|",

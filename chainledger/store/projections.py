@@ -86,7 +86,7 @@ class AccessFilter:
     since: str | None = None
     until: str | None = None
     after_seq: int = -1
-    limit: int = 1000
+    limit: int = 200  # one page; page on with after_seq
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,8 +79,7 @@ def _m0002_domain(db: Database) -> None:
         "issuer INTEGER, grant_id INTEGER, purpose INTEGER, outcome INTEGER NOT NULL, "
         "reason INTEGER)"
     )
-    # No index on ts: access times grow with seq, so time ranges are found by binary search.
-    for column in ("counter", "holder", "asset", "issuer", "purpose"):
+    for column in ("ts", "counter", "holder", "asset", "issuer", "purpose"):
         db.execute(f"CREATE INDEX access_{column} ON access ({column})")
     # Not projections, never on the ledger: the vault (erasable) and identity bindings.
     db.execute(

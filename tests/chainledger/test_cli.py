@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 import pytest
-from support import chainledger_exe
+from support import assert_refused, chainledger_exe
 
 from chainledger import cli, merkle
 from chainledger.checkpoint import Checkpoint, verify_checkpoint
@@ -66,19 +66,6 @@ def ok(*args: str | int | Path) -> str:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     return result.stdout
-
-
-def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> str:
-    """Exit 2, nothing on stdout, exactly one non-empty line on stderr, no traceback."""
-    assert result.returncode == 2, result
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("chainledger: error: "), lines[0]
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
 
 
 def files_under(path: Path) -> list[Path]:

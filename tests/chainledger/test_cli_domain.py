@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import chainledger_exe
+from support import assert_refused, chainledger_exe
 
 from chainledger.store.sqlite import SqliteStore
 
@@ -41,19 +41,6 @@ def run(*args: str | int | Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
-
-
-def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> str:
-    """Exit 2, nothing on stdout, exactly one non-empty line on stderr, no traceback."""
-    assert result.returncode == 2, result
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("chainledger: error: "), lines[0]
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
 
 
 @dataclass(frozen=True)
