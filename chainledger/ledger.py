@@ -100,6 +100,8 @@ class Ledger:
         rules: Rules | None = None,
         skew: timedelta = timedelta(minutes=5),
         max_batch: int = 1024,
+        max_queue: int = 100_000,
+        verify_processes: int | None = None,
     ) -> None:
         self.store = store
         self.genesis = genesis
@@ -108,6 +110,8 @@ class Ledger:
         self.rules = rules or core_rules()
         self.skew = skew
         self.max_batch = max_batch
+        self.max_queue = max_queue  # statements waiting beyond this: `Overloaded` (back-pressure)
+        self.verify_processes = verify_processes
         self._key = key
         self._signer = Signer(genesis.origin, key) if key is not None else None
         self._sequencer: Sequencer | None = None
@@ -250,6 +254,8 @@ class Ledger:
                     self.clock,
                     skew=self.skew,
                     max_batch=self.max_batch,
+                    max_queue=self.max_queue,
+                    verify_processes=self.verify_processes,
                     platform_statement=self.platform_statement,
                 )
             return self._sequencer

@@ -131,6 +131,8 @@ class Sequencer:
         self.batches = 0
         self.appended = 0
         self.refused = 0
+        #: Called from the writer thread with each committed batch's entry count (metrics).
+        self.on_commit: Callable[[int], None] | None = None
         self._checker = threading.Thread(
             target=self._run_checker, name="chainledger-checker", daemon=True
         )
@@ -418,6 +420,8 @@ class Sequencer:
         self._tip = _Tip(frontier, last.leaf, ts, root)
         self.batches += 1
         self.appended += len(done)
+        if self.on_commit is not None:
+            self.on_commit(len(done))
         nodes = before | dict(created)
         size = frontier.size
         # Proofs of neighbouring leaves share most of their ranges: hash each range once.

@@ -1,0 +1,72 @@
+"""The FastAPI application factory: `create_app(settings)`.
+
+No module-level state: each app opens its own ledger in its lifespan and
+closes it on shutdown (draining the sequencer). `app_from_env` is the factory
+uvicorn calls in each worker process (``chainledger serve``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.limits import BodyLimit
+from api.metrics import Metrics
+from api.observe import Observe
+from api.routes import platform, private, public, writes
+from api.server import Server
+from api.settings import Settings
+
+DESCRIPTION = """\
+The chainledger HTTP API: an append-only, hash-chained, Merkle-verifiable ledger of a
+certificate-free city's data assets (e-licences).
+
+* **Writes** are signed statements (`{"stmt", "sig"}`, Ed25519 over RFC 8785 bytes); the
+  answer is a receipt: the entry, a C2SP signed checkpoint and an RFC 9162 inclusion proof.
+* **Private reads** are RFC 9421 signed requests by the party asking.
+* **The public log** (checkpoint, verifier key, proofs, statistics) needs no authentication.
+* Every error is RFC 9457 `application/problem+json` with a stable `code`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        server = Server.open(settings, metrics)
+        app.state.server = server
+        try:
+            yield
+        finally:
+            server.close()
+
+    app = FastAPI(
+        title="chainledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(public.router)
+    app.include_router(writes.router)
+    app.include_router(private.router)
+    app.include_router(platform.router)
+
+    if settings.hello_endpoint:
+
+        @app.get("/bench/hello", include_in_schema=False)
+        async def hello() -> dict[str, str]:
+            return {"hello": "world"}
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Observe, metrics=metrics, log=settings.access_log)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For uvicorn's ``--factory``: settings from ``CHAINLEDGER_*`` variables."""
+    return create_app(Settings())

@@ -1,0 +1,83 @@
+"""FastAPI dependencies (``Annotated``): the server, the authenticated caller, limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import Forbidden
+from api.httpsig import verify_request
+from api.limits import client_address
+from api.server import Server
+from chainledger.errors import NotAllowed
+from chainledger.rules import UnknownActor
+from chainledger.store.base import PartyRow
+
+
+def get_server(request: Request) -> Server:
+    server: Server = request.app.state.server
+    return server
+
+
+Srv = Annotated[Server, Depends(get_server)]
+
+
+def public_limit(request: Request, server: Srv) -> None:
+    """Unauthenticated requests: one bucket per client address."""
+    server.public_limiter.take(client_address(request.scope))
+
+
+def _party(server: Server, party_id: str) -> PartyRow:
+    party = server.domain.store.party(party_id)
+    if party is None:
+        raise UnknownActor(f"no party {party_id} is registered")
+    return party
+
+
+def wire_url(request: Request) -> str:
+    """The request's path and query as sent (the signature covers their encoded spelling)."""
+    raw = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
+    query = request.scope.get("query_string", b"")
+    target = raw.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+    return "http://server" + target
+
+
+async def signed_caller(request: Request, server: Srv) -> PartyRow:
+    """The party whose RFC 9421 signature covers this request (method, path, query and
+    the body's Content-Digest), with its nonce claimed once; must be active."""
+    body = await request.body()
+
+    def resolve_key(party_id: str) -> bytes:
+        return _party(server, party_id).public_key
+
+    def check() -> str:
+        return verify_request(
+            method=request.method,
+            url=wire_url(request),
+            headers=list(request.headers.items()),
+            body=body,
+            resolve_key=resolve_key,
+            nonces=server.nonces,
+            now=datetime.now(UTC),
+            max_age=timedelta(seconds=server.settings.signature_max_age_seconds),
+            skew=timedelta(seconds=server.settings.skew_seconds),
+        )
+
+    party_id = await run_in_threadpool(check)  # SQLite reads and the nonce write block
+    server.limiter.take(party_id)
+    party = _party(server, party_id)
+    if party.status != "active":
+        raise NotAllowed(f"party {party_id} is {party.status}")
+    request.state.party = party_id
+    return party
+
+
+Caller = Annotated[PartyRow, Depends(signed_caller)]
+
+
+def require_role(party: PartyRow, *roles: str) -> None:
+    if party.role not in roles:
+        raise Forbidden(f"a {party.role} may not do this (needs {' or '.join(roles)})")

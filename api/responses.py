@@ -1,0 +1,36 @@
+"""The problem responses each route declares in the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.models import Problem
+
+_WHY = {
+    400: "Malformed input (bad JSON, bad base64, impossible request).",
+    401: "Missing, invalid or unknown signature.",
+    403: "Not allowed; refusals of counter reads are recorded and carry their receipt.",
+    404: "No such resource.",
+    409: "Conflict: a replayed nonce or a timestamp outside the skew window.",
+    413: "Request body too large.",
+    422: "A field fails its schema.",
+    429: "Rate limited; see Retry-After.",
+    503: "The sequencer is full; see Retry-After.",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each status documented as a problem+json body."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        out[status] = {
+            "model": Problem,
+            "description": _WHY[status],
+            "content": {"application/problem+json": {}},
+        }
+    return out
+
+
+PUBLIC = (400, 422, 429)
+WRITE = (400, 401, 403, 409, 413, 422, 429, 503)
+SIGNED = (400, 401, 403, 409, 413, 422, 429)

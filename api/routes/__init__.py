@@ -1,0 +1,1 @@
+"""Routers per audience: the public log, writers, counters, holders, auditors, platform."""

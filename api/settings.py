@@ -1,0 +1,46 @@
+"""Server settings, read from ``CHAINLEDGER_*`` environment variables (pydantic-settings).
+
+`create_app` takes a `Settings` object; nothing is read at import time, so tests
+build as many differently configured apps as they like.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHAINLEDGER_", extra="ignore")
+
+    db: Path = Field(Path("var/ledger.db"), description="The ledger's SQLite database.")
+    max_body_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    rate_per_second: float = Field(
+        200.0, gt=0, description="Sustained requests per second allowed to one party (429 above)."
+    )
+    rate_burst: int = Field(400, ge=1, description="Requests one party may send in a burst.")
+    public_rate_per_second: float = Field(
+        500.0, gt=0, description="Sustained unauthenticated requests per second per client address."
+    )
+    public_rate_burst: int = Field(1000, ge=1)
+    skew_seconds: int = Field(
+        300, ge=1, description="Accepted distance of a statement's or signature's time from ours."
+    )
+    signature_max_age_seconds: int = Field(
+        300, ge=1, description="Oldest RFC 9421 `created` accepted for a private read."
+    )
+    max_queue: int = Field(
+        20_000, ge=1, description="Statements waiting in the sequencer before 503 responses."
+    )
+    verify_processes: int = Field(
+        2, ge=0, description="Signature-checking worker processes per server process."
+    )
+    page_limit: int = Field(1000, ge=1, description="Most rows one history or audit page returns.")
+    access_log: bool = Field(True, description="Write one structured access-log line per request.")
+    hello_endpoint: bool = Field(
+        False, description="Mount GET /bench/hello (the benchmarks' baseline: same app, no work)."
+    )

@@ -1,0 +1,86 @@
+"""Helpers for API tests: a real uvicorn server on a free port, and signed clients."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from support import chainledger_exe
+
+from chainledger.statement import make_statement, sign_statement
+from wallet.httpsig import RequestSigner
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def serve(
+    db: Path, *, workers: int = 1, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> Iterator[RunningServer]:
+    """``chainledger serve`` in a child process; yields once /healthz answers; SIGTERM after."""
+    port = free_port()
+    log = db.with_name(db.name + f".server-{port}.log")
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [chainledger_exe(), "serve", "--db", str(db), "--port", str(port),
+             "--workers", str(workers)],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        )  # fmt: skip
+    server = RunningServer(f"http://127.0.0.1:{port}", process, log)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{server.log_text()}")
+            try:
+                if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"server did not start:\n{server.log_text()}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def signed(actor: Any, kind: str, **fields: Any) -> dict[str, Any]:
+    """A statement by ``actor`` (a tests.domain_support.Actor) at the real time, as wire JSON."""
+    stmt = make_statement(kind, actor.id, datetime.now(UTC), os.urandom, **fields)
+    return sign_statement(stmt, actor.key).to_wire()
+
+
+def signer(actor: Any) -> RequestSigner:
+    """RFC 9421 signing as ``actor`` for an httpx client."""
+    return RequestSigner(actor.id, actor.key)
