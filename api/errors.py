@@ -48,16 +48,8 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
 
-class PayloadTooLarge(ApiError):
-    status, code, title = 413, "too_large", "Request body too large"
-
-
 class RateLimited(ApiError):
     status, code, title = 429, "rate_limited", "Too many requests"
-
-
-class Unauthenticated(ApiError):
-    status, code, title = 401, "unauthenticated", "A signed request is required"
 
 
 class Forbidden(ApiError):

@@ -209,7 +209,8 @@ def verify_request(
     - `ClockSkew`: ``created`` more than ``skew`` after ``now``, or more than
       ``max_age`` before it; ``expires`` before ``now``;
     - `Replay`: the (party, nonce) pair was already claimed in ``nonces``, which
-      is claimed until the signature's ``expires``.
+      is claimed until the signature's ``expires`` or ``created + max_age``, whichever
+      comes first.
 
     Nothing else is raised for bad input; an exception from ``resolve_key``
     other than NotFound/UnknownActor, or from ``nonces``, propagates unchanged.
@@ -249,7 +250,9 @@ def verify_request(
         verifier.verify_body(message, results, bytes(body))
     except Exception as exc:
         raise BadSignature("Content-Digest missing, not covered or not matching the body") from exc
-    keyid, created, expires, nonce = (params.get(p) for p in ("keyid", "created", "expires", "nonce"))
+    keyid, created, expires, nonce = (
+        params.get(p) for p in ("keyid", "created", "expires", "nonce")
+    )
     if not isinstance(keyid, str):
         raise BadSignature("signature has no keyid")
     if type(created) is not int:
@@ -272,9 +275,11 @@ def verify_request(
     if expires < now_s:
         raise ClockSkew("signature expired")
 
-    # 4. Replay.
+    # 4. Replay. The signature is refused as too old after created + max_age whatever its
+    # expires says, so the nonce need not be kept longer than that (a client cannot make
+    # the server keep its rows for years by signing a far-off expires).
     try:
-        expires_at = _EPOCH + timedelta(seconds=expires)
+        expires_at = _EPOCH + timedelta(seconds=min(expires, created + max_age.total_seconds()))
     except OverflowError as exc:
         raise BadSignature("signature expires out of range") from exc
     if not nonces.claim(keyid, nonce, expires_at, now):

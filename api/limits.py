@@ -1,8 +1,8 @@
 """Request limits: body size (413) and per-party token buckets (429).
 
 The body limit is pure ASGI so it holds before anything reads the body: a
-declared Content-Length above the limit is refused at once, and a chunked
-body is counted as it streams.
+declared Content-Length above the limit is refused at once (the server stops a
+body longer than it declared), and a chunked body is counted as it streams.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PayloadTooLarge, RateLimited, problem
+from api.errors import RateLimited, problem
 
 
 class BodyLimit:
@@ -38,36 +38,53 @@ class BodyLimit:
                 if declared < 0 or declared > self.max_bytes:
                     await self._refuse(scope, receive, send)
                     return
+                break
+        else:
+            # No Content-Length (chunked): read the body here, counting, and replay it.
+            # Bodies are small by definition (the limit), so buffering costs nothing.
+            body = await self._read_body(receive)
+            if body is None:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, _replay(body, receive), send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it passes the limit."""
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def counted() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise PayloadTooLarge(f"the body exceeds {self.max_bytes} bytes")
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counted, tracking_send)
-        except PayloadTooLarge:
-            if started:
-                raise
-            await self._refuse(scope, receive, send)
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
             413, "too_large", "Request body too large", f"the body exceeds {self.max_bytes} bytes"
         )
         await response(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 class RateLimiter:
