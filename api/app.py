@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, openapi
 from api.limits import BodyLimit
 from api.metrics import Metrics
 from api.observe import Observe
@@ -55,6 +55,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(writes.router)
     app.include_router(private.router)
     app.include_router(platform.router)
+    signed = {
+        (route.path, method)
+        for router in (private.router, platform.router)
+        for route in router.routes
+        for method in getattr(route, "methods", ())
+    }
+    openapi.install(app, signed)
 
     if settings.hello_endpoint:
 

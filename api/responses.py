@@ -23,14 +23,14 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route: each status documented as a problem+json body."""
     out: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
-        out[status] = {
-            "model": Problem,
-            "description": _WHY[status],
-            "content": {"application/problem+json": {}},
-        }
+        out[status] = {"model": Problem, "description": _WHY[status]}
     return out
 
 
+def describe(status: int) -> str:
+    return _WHY.get(status, "Error.")
+
+
 PUBLIC = (400, 422, 429)
-WRITE = (400, 401, 403, 409, 413, 422, 429, 503)
-SIGNED = (400, 401, 403, 409, 413, 422, 429)
+WRITE = (400, 401, 403, 404, 409, 413, 422, 429, 503)
+SIGNED = (400, 401, 403, 404, 409, 413, 422, 429)

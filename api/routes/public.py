@@ -91,7 +91,7 @@ async def stats(server: Srv) -> dict[str, Any]:
 @router.get(
     "/v1/parties/{party_id}",
     response_model=PartyModel,
-    responses=problems(404, 429),
+    responses=problems(404, 422, 429),
     summary="A party's role, status and current public key (holders' names are never shown)",
 )
 def party(server: Srv, party_id: str) -> dict[str, Any]:
