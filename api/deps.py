@@ -12,8 +12,8 @@ from api.errors import Forbidden
 from api.httpsig import verify_request
 from api.limits import client_address
 from api.server import Server
-from chainledger.errors import NotAllowed
-from chainledger.rules import UnknownActor
+from chainledger.errors import ClockSkew, NotAllowed, Replay
+from chainledger.rules import Refused, UnknownActor, refusal_reason
 from chainledger.store.base import PartyRow
 
 
@@ -66,7 +66,21 @@ async def signed_caller(request: Request, server: Srv) -> PartyRow:
             skew=timedelta(seconds=server.settings.skew_seconds),
         )
 
-    party_id = await run_in_threadpool(check)  # SQLite reads and the nonce write block
+    try:
+        party_id = await run_in_threadpool(check)  # SQLite reads and the nonce write block
+    except (Replay, ClockSkew) as exc:
+        party = getattr(exc, "party", None)
+        if party is None:
+            raise
+        # The signature verified: a known party replayed or mistimed it. Record that.
+        server.limiter.take(party)
+        route = getattr(request.scope.get("route"), "path", "?")
+        attempt = request.headers.get("signature", "").encode("latin-1", "replace")
+        reason = refusal_reason(exc)
+        receipt = await run_in_threadpool(
+            server.domain.record_denied, party, f"{request.method} {route}", attempt, reason
+        )
+        raise Refused(reason, str(exc), receipt) from None
     server.limiter.take(party_id)
     party = _party(server, party_id)
     if party.status != "active":

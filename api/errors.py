@@ -114,15 +114,18 @@ def from_error(exc: ChainledgerError) -> JSONResponse:
     """The problem response for a chainledger error (a 500 only for what is not mapped)."""
     for cls, status, title in STATUS_OF:
         if isinstance(exc, cls):
+            code = exc.code
             if isinstance(exc, Refused) and exc.reason in CONFLICT_REASONS:
-                status = 409  # a recorded replay or skewed read is still a 409 conflict
+                # A recorded replay or skewed request is still a 409, with the same code
+                # as an unrecorded one.
+                status, code = 409, exc.reason
             extra: dict[str, Any] = {}
             if isinstance(exc, Refused):
                 extra["reason"] = exc.reason
                 if exc.receipt is not None:
                     extra["receipt"] = exc.receipt.to_json()
             retry = exc.retry_after if isinstance(exc, Overloaded) else None
-            return problem(status, exc.code, title, str(exc), retry_after=retry, **extra)
+            return problem(status, code, title, str(exc), retry_after=retry, **extra)
     log.error("unmapped chainledger error %s", type(exc).__name__)
     return problem(500, "internal", "Internal error", "the server could not complete the request")
 

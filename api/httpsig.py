@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -178,6 +178,16 @@ def _library_reason(exc: Exception, resolver: _KeyResolver) -> str:
     return f"malformed or unacceptable signature: {detail}" if detail else "malformed signature"
 
 
+E = TypeVar("E", bound=Exception)
+
+
+def _authenticated(exc: E, party: str) -> E:
+    """Mark a refusal that came after the signature verified: ``exc.party`` signed it,
+    so the refusal can be recorded against that party."""
+    exc.party = party  # type: ignore[attr-defined]
+    return exc
+
+
 def verify_request(
     *,
     method: str,
@@ -269,11 +279,11 @@ def verify_request(
     # 3. Time, against the given now (integer seconds vs. an exact instant).
     now_s = (now - _EPOCH) / timedelta(seconds=1)
     if created > now_s + skew.total_seconds():
-        raise ClockSkew("signature created in the future")
+        raise _authenticated(ClockSkew("signature created in the future"), keyid)
     if created + max_age.total_seconds() < now_s:
-        raise ClockSkew("signature too old")
+        raise _authenticated(ClockSkew("signature too old"), keyid)
     if expires < now_s:
-        raise ClockSkew("signature expired")
+        raise _authenticated(ClockSkew("signature expired"), keyid)
 
     # 4. Replay. The signature is refused as too old after created + max_age whatever its
     # expires says, so the nonce need not be kept longer than that (a client cannot make
@@ -283,5 +293,5 @@ def verify_request(
     except OverflowError as exc:
         raise BadSignature("signature expires out of range") from exc
     if not nonces.claim(keyid, nonce, expires_at, now):
-        raise Replay("signature nonce already used")
+        raise _authenticated(Replay("signature nonce already used"), keyid)
     return keyid

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chainledger import access, assets, audit, catalog, grants, parties, sheets
+from chainledger import access, assets, audit, catalog, denials, grants, parties, sheets
 from chainledger.assets import asset_id, check_values, digests_of
 from chainledger.clock import Clock, system_clock
 from chainledger.crypto import Rand, system_rand
@@ -42,16 +42,21 @@ __all__ = ["CrossVerification", "Domain", "ReadResult", "domain_rules", "secrets
 
 def domain_rules() -> Rules:
     """Every statement kind of the certificate-free ledger."""
-    return core_rules().with_kinds(
-        [
-            *parties.kinds(),
-            *catalog.kinds(),
-            *assets.kinds(),
-            *grants.kinds(),
-            *access.kinds(),
-            *sheets.kinds(),
-            *audit.kinds(),
-        ]
+    return (
+        core_rules()
+        .with_kinds(
+            [
+                *parties.kinds(),
+                *catalog.kinds(),
+                *assets.kinds(),
+                *grants.kinds(),
+                *access.kinds(),
+                *sheets.kinds(),
+                *audit.kinds(),
+                *denials.kinds(),
+            ]
+        )
+        .recording(denials.record_refusal)
     )
 
 
@@ -374,6 +379,13 @@ class Domain:
         return list(
             self.store.access(AccessFilter(holder=holder, after_seq=after_seq, limit=limit))
         )
+
+    def record_denied(self, actor: str, what: str, request: bytes, reason: str) -> Receipt:
+        """Record a refused request of a known ``actor`` that is not a statement (an RFC 9421
+        signed HTTP request replayed or out of its time window): ``what`` names the route
+        template, ``request`` (hashed, never stored) identifies the attempt."""
+        fields = denials.denied_fields(actor, what, request, reason)
+        return self._platform(denials.KIND, **fields)
 
     def stats(self) -> dict[str, Any]:
         return dict(self.store.counts())

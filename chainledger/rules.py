@@ -113,6 +113,9 @@ class Context:
 Check = Callable[[StateReader, SignedStatement, Context], None]
 Apply = Callable[[StateWriter, SignedStatement, Context], None]
 OnRefusal = Callable[[SignedStatement, str], JsonObject]
+#: For kinds without their own ``on_refusal``: ``(refusal kind, fields)`` of the platform's
+#: record of a refused, authenticated statement, or None to leave it unrecorded.
+RecordRefusal = Callable[[SignedStatement, str], "tuple[str, JsonObject] | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,11 +152,26 @@ def check_fields(stmt: SignedStatement, kind: Kind) -> None:
 class Rules:
     """The set of statement kinds a ledger accepts."""
 
-    def __init__(self, kinds: Iterable[Kind]) -> None:
+    def __init__(self, kinds: Iterable[Kind], record_refusal: RecordRefusal | None = None) -> None:
         self.kinds = {k.name: k for k in kinds}
+        self.record_refusal = record_refusal
 
     def with_kinds(self, kinds: Iterable[Kind]) -> Rules:
-        return Rules([*self.kinds.values(), *kinds])
+        return Rules([*self.kinds.values(), *kinds], self.record_refusal)
+
+    def recording(self, record_refusal: RecordRefusal) -> Rules:
+        """These rules, recording refusals of kinds without their own ``on_refusal``."""
+        return Rules(self.kinds.values(), record_refusal)
+
+    def refusal(self, stmt: SignedStatement, reason: str) -> tuple[str, JsonObject] | None:
+        """The platform's record of the refused, authenticated ``stmt``: (kind, fields),
+        or None when this refusal is not recorded."""
+        kind = self.kinds.get(stmt.kind)
+        if kind is not None and kind.on_refusal is not None:
+            return kind.refusal_kind, kind.on_refusal(stmt, reason)
+        if self.record_refusal is not None:
+            return self.record_refusal(stmt, reason)
+        return None
 
     def kind(self, name: str) -> Kind:
         try:

@@ -325,13 +325,15 @@ class Sequencer:
     def _refusal_entry(
         self, p: _Pending, exc: ChainledgerError
     ) -> tuple[SignedStatement, str] | None:
-        """The platform's record of a refused request, for kinds recorded when refused."""
-        kind = self.rules.kinds.get(p.statement.kind)
-        if kind is None or kind.on_refusal is None or self.platform_statement is None:
+        """The platform's record of a refused request, for refusals the rules record."""
+        if self.platform_statement is None:
             return None
         reason = refusal_reason(exc)
-        fields = kind.on_refusal(p.statement, reason)
-        return self.platform_statement(kind.refusal_kind, **fields), reason
+        made = self.rules.refusal(p.statement, reason)
+        if made is None:
+            return None
+        kind, fields = made
+        return self.platform_statement(kind, **fields), reason
 
     def _commit(self, batch: list[_Pending]) -> None:
         appended: list[_Appended] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Caller, Srv, require_role
@@ -143,6 +143,7 @@ async def entries(
     "itself must also be signed by the same auditor." + SIGNATURE_DOC,
 )
 async def audit(
+    request: Request,
     server: Srv,
     caller: Caller,
     body: SignedStatementIn,
@@ -150,7 +151,7 @@ async def audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Any:
     require_role(caller, "auditor")
-    statement = parse(server, body)
+    statement = parse(server, body, request)
     if statement.actor != caller.id:
         raise Forbidden("the statement must be the signing auditor's own")
     query = statement.stmt.get("query")

@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Srv
@@ -24,8 +24,11 @@ from chainledger.statement import SignedStatement
 router = APIRouter(tags=["writes"])
 
 
-def parse(server: Server, body: SignedStatementIn) -> SignedStatement:
+def parse(server: Server, body: SignedStatementIn, request: Request) -> SignedStatement:
+    """The signed statement of ``body``, counted against its actor's rate limit (and named in
+    the access log: the actor's signature is checked when it is sequenced)."""
     statement = SignedStatement.from_wire(body.model_dump())
+    request.state.party = statement.actor
     server.limiter.take(statement.actor)
     return statement
 
@@ -38,8 +41,8 @@ def parse(server: Server, body: SignedStatementIn) -> SignedStatement:
     description="Any kind that needs no side data. `asset.issue` goes to /v1/assets, "
     "`access.read` to /v1/reads and `audit.query` to /v1/audit.",
 )
-async def statements(server: Srv, body: SignedStatementIn) -> dict[str, Any]:
-    statement = parse(server, body)
+async def statements(server: Srv, body: SignedStatementIn, request: Request) -> dict[str, Any]:
+    statement = parse(server, body, request)
     receipt = await asyncio.wrap_future(server.domain.submit(statement))
     return receipt.to_json()
 
@@ -50,8 +53,8 @@ async def statements(server: Srv, body: SignedStatementIn) -> dict[str, Any]:
     responses=problems(*WRITE),
     summary="Issue an asset: the issuer's signed asset.issue and the values behind its digests",
 )
-async def issue(server: Srv, body: IssueIn) -> dict[str, Any]:
-    statement = parse(server, body.statement)
+async def issue(server: Srv, body: IssueIn, request: Request) -> dict[str, Any]:
+    statement = parse(server, body.statement, request)
     future = await run_in_threadpool(server.domain.submit_issue, statement, body.disclosures)
     receipt = await asyncio.wrap_future(future)
     return receipt.to_json()
@@ -76,8 +79,8 @@ def read_json(result: ReadResult) -> dict[str, Any]:
     "released. A refused read is committed as `access.denied`; the 403 (or 409 for a "
     "replay or skewed time) problem carries the reason and that entry's receipt.",
 )
-async def read(server: Srv, body: SignedStatementIn) -> dict[str, Any]:
-    statement = parse(server, body)
+async def read(server: Srv, body: SignedStatementIn, request: Request) -> dict[str, Any]:
+    statement = parse(server, body, request)
     receipt = await asyncio.wrap_future(server.domain.submit_read(statement))
     result = await run_in_threadpool(server.domain.release, statement, receipt)
     return read_json(result)

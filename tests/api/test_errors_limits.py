@@ -21,6 +21,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from chainledger.access import read_fields
+from chainledger.entry import decode_entry
+from chainledger.receipt import Receipt
 from chainledger.statement import make_statement, sign_statement
 from wallet.httpsig import RequestSigner
 
@@ -241,8 +243,20 @@ def test_replayed_statement_is_409(api: TestClient, cast_db: Any) -> None:
     stmt = grant_stmt(cast)
     assert api.post("/v1/statements", json=stmt).status_code == 200
     before = size(api)
-    problem(api.post("/v1/statements", json=stmt), 409, "replay")
-    assert size(api) == before
+    body = problem(api.post("/v1/statements", json=stmt), 409, "replay")
+    # The actor is known (the signature holds): the attempt is recorded, not the grant.
+    recorded(body, before, party=cast.citizen.id, what="grant.create", reason="replay")
+    assert size(api) == before + 1
+
+
+def recorded(body: dict[str, Any], seq: int, **fields: str) -> None:
+    """The problem carries the receipt of a ``request.denied`` entry saying ``fields``."""
+    receipt = Receipt.from_json(body["receipt"])
+    assert receipt.seq == seq
+    entry = decode_entry(receipt.entry)
+    assert entry.kind == "request.denied"
+    for name, value in fields.items():
+        assert entry.statement.stmt[name] == value
 
 
 def test_skewed_statement_is_409_and_a_skewed_read_is_recorded(
@@ -255,12 +269,13 @@ def test_skewed_statement_is_409_and_a_skewed_read_is_recorded(
     stmt = make_statement("grant.revoke", cast.citizen.id, old, os.urandom, grant="g_x")
     before = size(api)
     wire = sign_statement(stmt, cast.citizen.key).to_wire()
-    problem(api.post("/v1/statements", json=wire), 409, "clock_skew")
-    assert size(api) == before
+    body = problem(api.post("/v1/statements", json=wire), 409, "clock_skew")
+    recorded(body, before, party=cast.citizen.id, what="grant.revoke", reason="clock_skew")
+    before += 1
     read = make_statement("access.read", cast.bus.id, old, os.urandom,
                           **read_fields("g_x", "a_x", ["name"], "ticket_purchase"))  # fmt: skip
     body = problem(
-        api.post("/v1/reads", json=sign_statement(read, cast.bus.key).to_wire()), 409, "refused"
+        api.post("/v1/reads", json=sign_statement(read, cast.bus.key).to_wire()), 409, "clock_skew"
     )
     assert body["reason"] == "clock_skew"
     assert size(api) == before + 1  # recorded: the counter is known
@@ -271,7 +286,10 @@ def test_replayed_http_signature_nonce_is_409(api: TestClient, cast_db: Any) -> 
     fixed = RequestSigner(cast.citizen.id, cast.citizen.key, rand=lambda n: b"\x01" * n)
     path = f"/v1/holders/{cast.citizen.id}/history"
     assert api.get(path, auth=fixed).status_code == 200
-    problem(api.get(path, auth=fixed), 409, "replay")
+    before = size(api)
+    body = problem(api.get(path, auth=fixed), 409, "replay")
+    what = "GET /v1/holders/{holder}/history"
+    recorded(body, before, party=cast.citizen.id, what=what, reason="replay")
 
 
 def test_stale_http_signature_is_409(api: TestClient, cast_db: Any) -> None:
@@ -279,8 +297,10 @@ def test_stale_http_signature_is_409(api: TestClient, cast_db: Any) -> None:
     old = RequestSigner(
         cast.citizen.id, cast.citizen.key, clock=lambda: datetime.now(UTC) - timedelta(hours=1)
     )
+    before = size(api)
     r = api.get(f"/v1/holders/{cast.citizen.id}/history", auth=old)
-    problem(r, 409, "clock_skew")
+    body = problem(r, 409, "clock_skew")
+    recorded(body, before, party=cast.citizen.id, reason="clock_skew")
 
 
 # --- 413, 429, 503: limits -----------------------------------------------------------------

@@ -38,6 +38,7 @@ from chainledger.access import read_fields, request_hash
 from chainledger.assets import asset_id, digests_of, issue_fields, make_disclosures
 from chainledger.clock import format_ts
 from chainledger.crypto import public_key_bytes
+from chainledger.denials import denied_fields
 from chainledger.domain import Domain, domain_rules
 from chainledger.encoding import b64encode
 from chainledger.errors import ChainledgerError
@@ -343,6 +344,14 @@ def build_access_denied(env: Env, who: Signer) -> Request:
     return Request(stmt, _append(env, stmt), lambda: d.stats()["refusals"] == refusals + 1)
 
 
+def build_request_denied(env: Env, who: Signer) -> Request:
+    stmt = who.sign(
+        "request.denied",
+        **denied_fields(env.cast.citizen.id, "grant.create", os.urandom(16), "replay"),
+    )
+    return Request(stmt, _append(env, stmt))
+
+
 def build_sheet_issue(env: Env, who: Signer) -> Request:
     counter = who.own("counter") or env.cast.bus
     aid, receipt = env.committed_read(counter)
@@ -381,6 +390,7 @@ BUILDERS: dict[str, Callable[[Env, Signer], Request]] = {
     "grant.revoke": build_grant_revoke,
     "access.read": build_access_read,
     "access.denied": build_access_denied,
+    "request.denied": build_request_denied,
     "sheet.issue": build_sheet_issue,
     "audit.query": build_audit_query,
 }
@@ -422,6 +432,7 @@ def test_matrix_covers_every_kind_and_role() -> None:
         "grant.revoke": {"holder"},
         "access.read": {"counter"},
         "access.denied": {"platform"},
+        "request.denied": {"platform"},
         "sheet.issue": {"counter"},
         "audit.query": {"auditor"},
     }

@@ -395,6 +395,7 @@ COMMANDS: list[list[Any]] = [
     ["audit", "trace", "--key", "auditor.key"],
     ["audit", "anomalies", "--key", "auditor.key"],
     ["audit", "report", "--key", "auditor.key"],
+    ["serve"],
 ]
 
 

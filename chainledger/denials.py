@@ -1,0 +1,72 @@
+"""Recorded refusals of requests other than counter reads (``request.denied``).
+
+A counter's refused read has its own record (``access.denied``). For every other
+request whose actor is authenticated, the refusals that are security events are
+recorded too, by the platform, so auditors see attempts and not only successes:
+a replayed nonce and a timestamp outside the skew window (statements), and the
+same for RFC 9421 signed HTTP requests (recorded by the API through the domain).
+Ordinary mistakes (schema errors, a grant that does not exist) are not recorded:
+they are answered and change nothing.
+
+The record names the party that asked, *what* was asked (a statement kind or an HTTP route
+template, never a path with values), the SHA-256 of the request and a reason code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from chainledger.encoding import JsonObject
+from chainledger.errors import SchemaError
+from chainledger.rules import ROLE_PLATFORM, Context, Kind, apply_nothing
+from chainledger.statement import SignedStatement
+from chainledger.store.base import StateReader
+
+KIND = "request.denied"
+#: Refusal reasons recorded for statements of kinds without their own refusal record.
+RECORDED = frozenset({"replay", "clock_skew"})
+_WHAT = re.compile(r"[A-Za-z0-9_.{}/ -]{1,100}")
+_REASON = re.compile(r"[a-z_]{1,40}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def denied_fields(actor: str, what: str, request: bytes, reason: str) -> JsonObject:
+    """The fields of a ``request.denied`` entry; ``request`` is hashed, never stored."""
+    return {
+        "party": actor,
+        "what": what,
+        "request": hashlib.sha256(request).hexdigest(),
+        "reason": reason,
+    }
+
+
+def record_refusal(stmt: SignedStatement, reason: str) -> tuple[str, JsonObject] | None:
+    """For `chainledger.rules.Rules.recording`: replays and skewed statements."""
+    if reason not in RECORDED:
+        return None
+    return KIND, denied_fields(stmt.actor, stmt.kind, stmt.body, reason)
+
+
+def _check(state: StateReader, stmt: SignedStatement, ctx: Context) -> None:
+    s = stmt.stmt
+    if not isinstance(s["party"], str) or state.party(s["party"]) is None:
+        raise SchemaError("party", "must be a registered party")
+    if not isinstance(s["what"], str) or not _WHAT.fullmatch(s["what"]):
+        raise SchemaError("what", "must be a statement kind or a route template")
+    if not isinstance(s["request"], str) or not _HEX64.fullmatch(s["request"]):
+        raise SchemaError("request", "must be a hex SHA-256")
+    if not isinstance(s["reason"], str) or not _REASON.fullmatch(s["reason"]):
+        raise SchemaError("reason", "must be a reason code")
+
+
+def kinds() -> list[Kind]:
+    return [
+        Kind(
+            KIND,
+            frozenset({ROLE_PLATFORM}),
+            frozenset({"party", "what", "request", "reason"}),
+            _check,
+            apply_nothing,
+        )
+    ]
