@@ -19,6 +19,7 @@ from api.observe import Observe
 from api.routes import platform, private, public, writes
 from api.server import Server
 from api.settings import Settings
+from chainledger.clock import Clock, system_clock
 
 DESCRIPTION = """\
 The chainledger HTTP API: an append-only, hash-chained, Merkle-verifiable ledger of a
@@ -32,12 +33,14 @@ certificate-free city's data assets (e-licences).
 """
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
+    """The API over the ledger ``settings.db``; ``clock`` is the ledger's time (tests pass
+    a fixed one)."""
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        server = Server.open(settings, metrics)
+        server = Server.open(settings, metrics, clock)
         app.state.server = server
         try:
             yield

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -61,7 +61,7 @@ async def signed_caller(request: Request, server: Srv) -> PartyRow:
             body=body,
             resolve_key=resolve_key,
             nonces=server.nonces,
-            now=datetime.now(UTC),
+            now=server.domain.ledger.clock(),  # the ledger's clock, as for statements
             max_age=timedelta(seconds=server.settings.signature_max_age_seconds),
             skew=timedelta(seconds=server.settings.skew_seconds),
         )

@@ -10,16 +10,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from api.limits import RateLimiter
 from api.metrics import Metrics
 from api.settings import Settings
+from chainledger.clock import Clock, system_clock
 from chainledger.domain import Domain
 from chainledger.store.nonces import NonceStore, SqliteNonceStore
 
 
-def nonces_path(settings: Settings) -> Any:
+def nonces_path(settings: Settings) -> Path:
+    """Where the RFC 9421 nonces of every server process on this ledger are kept."""
     return settings.db.with_name(settings.db.name + ".nonces")
 
 
@@ -35,11 +38,12 @@ class Server:
     _stats_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def open(cls, settings: Settings, metrics: Metrics) -> Server:
+    def open(cls, settings: Settings, metrics: Metrics, clock: Clock = system_clock) -> Server:
         if not settings.db.exists():
             raise FileNotFoundError(f"no ledger at {settings.db} (run `chainledger init`)")
         domain = Domain.open(
             settings.db,
+            clock=clock,
             skew=timedelta(seconds=settings.skew_seconds),
             max_queue=settings.max_queue,
             verify_processes=settings.verify_processes,
