@@ -25,6 +25,7 @@ from chainledger.grants import create_fields, grant_id
 from chainledger.note import parse_verifier_key
 from chainledger.proofs import ConsistencyProof, InclusionProof
 from chainledger.receipt import Receipt
+from chainledger.sheets import sheet_fields
 
 SUITE = SUITES["sha256"]
 
@@ -143,6 +144,23 @@ def test_certificate_free_flow_over_http(cast_db: tuple[Cast, Path]) -> None:
         c.refused(r, 403, "field_not_granted")
         assert "disclosures" not in r.text
         assert values["address"] not in r.text
+
+        # The counter's cross-verification sheet lists what it checked, with each receipt.
+        items = [
+            {"seq": receipt.seq, "leaf": receipt.leaf_hash.hex(), "asset": asset,
+             "outcome": "read"},
+            {"seq": r.json()["receipt"]["seq"], "leaf": r.json()["receipt"]["leaf_hash"],
+             "asset": asset, "outcome": "denied"},
+        ]  # fmt: skip
+        sheet = signed(cast.bus, "sheet.issue", **sheet_fields("ticket_purchase", items))
+        assert c.ok(http.post("/v1/statements", json=sheet)).kind == "sheet.issue"
+        # A sheet that misstates an outcome is refused, and writes nothing.
+        size = c.checkpoint().size
+        items[1]["outcome"] = "read"
+        lying = signed(cast.bus, "sheet.issue", **sheet_fields("ticket_purchase", items))
+        r = http.post("/v1/statements", json=lying)
+        assert r.status_code in (403, 422), r.text
+        assert c.checkpoint().size == size
 
         # The same signed read again: a replay, recorded, 409.
         c.refused(http.post("/v1/reads", json=read), 409, "replay")
