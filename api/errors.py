@@ -83,7 +83,7 @@ HTTP_CODES = {
     409: ("conflict", "Conflict"),
     413: ("too_large", "Request body too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
-    422: ("invalid", "Invalid field"),
+    422: ("schema", "Invalid field"),
     429: ("rate_limited", "Too many requests"),
     503: ("overloaded", "Service unavailable"),
 }
@@ -139,7 +139,7 @@ def _validation_detail(exc: RequestValidationError) -> tuple[int, str, str]:
         where = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
         # The message names the rule, never the value (``input`` is left out on purpose).
         parts.append(f"{where}: {e.get('msg', 'invalid')}")
-    return 422, "invalid", "; ".join(parts)
+    return 422, "schema", "; ".join(parts)
 
 
 def install(app: FastAPI) -> None:

@@ -15,6 +15,7 @@ read's entry is committed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -264,12 +265,18 @@ class Domain:
         """A counter's read: committed first, then the values of exactly the requested
         fields are released. A refusal raises `chainledger.rules.Refused` carrying the
         receipt of its own ledger entry."""
-        return self.release(statement, self.submit_read(statement).result())
+        return self._values(statement, self.submit_read(statement).result())
+
+    async def read_async(self, statement: SignedStatement) -> ReadResult:
+        """`read` for an asyncio caller: the commit is awaited without holding a thread."""
+        receipt = await asyncio.wrap_future(self.submit_read(statement))
+        return self._values(statement, receipt)
 
     def release(
         self, statement: SignedStatement, receipt: Receipt, *, with_proof: bool = True
     ) -> ReadResult:
-        """The values of a read whose entry ``receipt`` proves committed.
+        """The values of a read whose entry ``receipt`` proves committed, for a receipt
+        handed back by a caller: it must be this request's own committed read.
 
         ``with_proof`` adds the issue entry's inclusion proof in the receipt's tree
         (a counter can also fetch it later from the public proof endpoint).
@@ -277,10 +284,17 @@ class Domain:
         entry = decode_entry(receipt.entry)
         if entry.kind != "access.read" or entry.statement.body != statement.body:
             raise NotFound("the receipt is not this request's committed read")
+        if self.store.entry(receipt.seq) != receipt.entry:
+            raise NotFound("no such committed read")
+        return self._values(statement, receipt, with_proof=with_proof)
+
+    def _values(
+        self, statement: SignedStatement, receipt: Receipt, *, with_proof: bool = True
+    ) -> ReadResult:
+        """The values of ``statement``, whose committed read ``receipt`` the sequencer has
+        just handed back for it (so it needs no re-checking)."""
         store = self.store
         with store.reading():
-            if store.entry(receipt.seq) != receipt.entry:
-                raise NotFound("no such committed read")
             asset = store.asset(statement.stmt["asset"])
             record = store.vault_get(statement.stmt["asset"])
             if asset is None or record is None:
@@ -317,7 +331,7 @@ class Domain:
         for stmt, fut in zip(reads, futures, strict=True):
             try:
                 receipt = fut.result()
-                result: ReadResult | Refused = self.release(stmt, receipt)
+                result: ReadResult | Refused = self._values(stmt, receipt)
             except Refused as refused:
                 if refused.receipt is None:  # not recorded: the request was never admitted
                     raise

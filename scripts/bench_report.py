@@ -123,6 +123,70 @@ def domain_section(r: dict[str, Any], name: str) -> list[str]:
     return lines
 
 
+def http_section(r: dict[str, Any], name: str) -> list[str]:
+    gens = r["generators"]
+    setup = r["setup"]
+    lines = [
+        f"## HTTP: counter reads (`scripts/bench_http.py`{' --quick' if r['quick'] else ''})",
+        "",
+        f"Run {r['date']} on {r['machine']['cpus']} CPUs, Python {r['machine']['python']}. "
+        + r["method"],
+        "",
+        f"![http]({name}.png)",
+        "",
+        f"Ledger: {setup['holders']} holders, each with a resident ID card and a grant to the "
+        f"bus counter; {setup['reads_presigned']:,} distinct reads signed beforehand "
+        f"({setup['signing_seconds']} s, not timed).",
+        "",
+        "| generator | hello/s | reads/s | reads / hello | goal >= 0.5x "
+        "| reads p50 / p99 | goal p99 <= 50 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    clients = []
+    for key in ("python", "wrk"):
+        g = gens.get(key, {})
+        if "runs" not in g:
+            continue
+        others = ", ".join(f"{x:.2f}" for x in g["ratios_all_runs"])
+        lines.append(
+            f"| {key} | {g['hello_per_s']:.0f} | {g['reads_per_s']:.0f} "
+            f"| {g['ratio']:.2f}x (runs: {others}) | {verdict(g['ratio'] >= 0.5)} "
+            f"| {g['reads_p50_ms']} / {g['reads_p99_ms']} ms "
+            f"| {verdict(g['reads_p99_ms'] <= 50)} |"
+        )
+        clients.append(f"* {key}: {g['client']}.")
+    lines += ["", *clients]
+    if "skipped" in gens.get("wrk", {}):
+        lines += ["", f"wrk was not run: {gens['wrk']['skipped']}."]
+    shared = gens.get("python_shared_pool")
+    if shared:
+        lines += [
+            "",
+            f"For the record, one httpx.AsyncClient with a shared pool of 32: "
+            f"{shared['hello']['rate_per_s']:.0f} hello/s, {shared['reads']['rate_per_s']:.0f} "
+            f"reads/s, reads p99 {shared['reads']['p99_ms']} ms.",
+        ]
+    failures = r["read_failures"]
+    bound = r["client_bottleneck"]
+
+    def yes(b: bool) -> str:
+        return "yes" if b else "no"
+
+    lines += [
+        "",
+        f"Reads not answered 200: {failures} (goal 0: {verdict(failures == 0)}). "
+        f"The Python client the bottleneck: of the hello baseline, {yes(bound['hello'])}; "
+        f"of the reads, {yes(bound['reads'])}.",
+        "",
+    ]
+    lines += [f"* {note}" for note in r["notes"]]
+    errors = r["server_log"]["error_lines"]
+    if errors:
+        lines += ["", "Server log lines reporting errors:", "", "```", *errors, "```"]
+    lines.append("")
+    return lines
+
+
 def main() -> None:
     out = [
         "# Benchmarks",
@@ -141,6 +205,11 @@ def main() -> None:
         path = DOCS / f"{name}.json"
         if path.exists():
             out += domain_section(json.loads(path.read_text()), name)
+            break
+    for name in ("bench_http", "bench_http_quick"):
+        path = DOCS / f"{name}.json"
+        if path.exists():
+            out += http_section(json.loads(path.read_text()), name)
             break
     (DOCS / "benchmarks.md").write_text("\n".join(out))
     print(f"wrote {DOCS / 'benchmarks.md'}", file=sys.stderr)

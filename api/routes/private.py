@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Caller, Srv, require_role
@@ -21,10 +21,9 @@ from api.models import (
     AuditOut,
     EntriesOut,
     GrantModel,
-    SignedStatementIn,
 )
 from api.responses import SIGNED, WRITE, problems
-from api.routes.writes import parse
+from api.routes.writes import STATEMENT_BODY, Statement
 from chainledger.errors import InvalidChallenge, NotFound
 from chainledger.store.projections import AccessRow
 
@@ -138,20 +137,19 @@ async def entries(
     "/v1/audit",
     response_model=AuditOut,
     responses=problems(*WRITE),
+    openapi_extra=STATEMENT_BODY,
     summary="An auditor's query (trace, anomalies or report), recorded before it is answered",
     description="The body is the auditor's signed `audit.query` statement; the request "
     "itself must also be signed by the same auditor." + SIGNATURE_DOC,
 )
 async def audit(
-    request: Request,
     server: Srv,
     caller: Caller,
-    body: SignedStatementIn,
+    statement: Statement,
     fmt: Annotated[Literal["json", "csv", "html"], Query(alias="format")] = "json",
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Any:
     require_role(caller, "auditor")
-    statement = parse(server, body, request)
     if statement.actor != caller.id:
         raise Forbidden("the statement must be the signing auditor's own")
     query = statement.stmt.get("query")

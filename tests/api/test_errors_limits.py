@@ -86,7 +86,7 @@ def test_malformed_bodies_are_400(api: TestClient, body: bytes) -> None:
     before = size(api)
     r = api.post("/v1/statements", content=body, headers={"content-type": "application/json"})
     assert r.status_code in (400, 422), r.text
-    problem(r, r.status_code, "malformed" if r.status_code == 400 else "invalid")
+    problem(r, r.status_code, "malformed" if r.status_code == 400 else "schema")
     assert size(api) == before
 
 
@@ -107,8 +107,8 @@ def test_bad_base64_signature_is_422(api: TestClient, cast_db: Any) -> None:
 def test_schema_errors_are_422(api: TestClient, cast_db: Any) -> None:
     cast, _ = cast_db
     before = size(api)
-    problem(api.post("/v1/statements", json={"stmt": {}}), 422, "invalid")
-    problem(api.post("/v1/statements", json={"stmt": {}, "sig": "", "x": 1}), 422, "invalid")
+    problem(api.post("/v1/statements", json={"stmt": {}}), 422, "schema")
+    problem(api.post("/v1/statements", json={"stmt": {}, "sig": "", "x": 1}), 422, "schema")
     stmt = grant_stmt(cast, max_uses="three")
     r = api.post("/v1/statements", json=stmt)
     assert r.status_code == 422, r.text
@@ -125,8 +125,8 @@ def test_impossible_proof_requests_are_400_and_bad_params_422(api: TestClient) -
     )
     problem(api.get("/v1/proofs/consistency", params={"first": 3, "second": 2}), 400,
             "invalid_challenge")  # fmt: skip
-    problem(api.get("/v1/proofs/inclusion", params={"index": "x"}), 422, "invalid")
-    problem(api.get("/v1/proofs/inclusion"), 422, "invalid")
+    problem(api.get("/v1/proofs/inclusion", params={"index": "x"}), 422, "schema")
+    problem(api.get("/v1/proofs/inclusion"), 422, "schema")
 
 
 # --- 401: authentication -----------------------------------------------------------------------
@@ -379,4 +379,4 @@ def test_sequencer_back_pressure_is_503_with_retry_after(cast_db: Any) -> None:
 
 def test_every_error_response_is_a_problem(api: TestClient) -> None:
     r = api.get("/v1/proofs/consistency", params={"first": "a", "second": 1})
-    problem(r, 422, "invalid")
+    problem(r, 422, "schema")
