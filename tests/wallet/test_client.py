@@ -1,0 +1,212 @@
+"""The verifying client against a real server, honest and lying.
+
+A tampering transport sits between the wallet and a real `chainledger serve`: it
+forges a disclosure, breaks a proof, serves an old checkpoint, or switches the
+wallet to a forked copy of the ledger signed with the same key. The wallet must
+name each as an attack; against the honest server everything verifies.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from api_support import serve, signed, signer
+from domain_support import Cast, make_cast
+
+from chainledger.access import read_fields
+from chainledger.clock import format_ts
+from chainledger.grants import create_fields, grant_id
+from wallet.client import AttackDetected, LedgerClient, ServerRefused, TrustStore
+
+Tamper = Callable[[httpx.Request, httpx.Response], httpx.Response]
+
+
+class Tampering(httpx.BaseTransport):
+    """Forwards to the real server; ``tamper`` may rewrite a response."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.tamper: Tamper | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.read()
+        response.close()
+        if self.tamper is None:
+            return response
+        return self.tamper(request, response)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def rewrite(response: httpx.Response, change: Callable[[Any], None]) -> httpx.Response:
+    body = json.loads(response.content)
+    change(body)
+    return httpx.Response(response.status_code, json=body, headers={"x-tampered": "1"})
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cast, Path, str, str]]:
+    tmp = tmp_path_factory.mktemp("wallet-client")
+    db = tmp / "ledger.db"
+    cast = make_cast(db)
+    asset, _ = cast.issue_id_card(cast.citizen, cast.citizen_id_number, cast.citizen_name)
+    cast.domain.close()
+    with serve(db) as server:
+        yield cast, db, server.url, asset
+
+
+OPEN: list[LedgerClient] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_wallets() -> Iterator[None]:
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
+def wallet(url: str, home: Path) -> tuple[LedgerClient, Tampering]:
+    transport = Tampering()
+    http = httpx.Client(base_url=url, transport=transport, timeout=30)
+    client = LedgerClient(url, TrustStore(home / "trust.json"), http=http)
+    OPEN.append(client)
+    return client, transport
+
+
+def grant(cast: Cast) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return signed(
+        cast.citizen, "grant.create",
+        **create_fields(
+            scenario="bus_ticket", purpose="ticket_purchase",
+            scope={"resident_id_card": ["name", "id_number"]}, grantee=cast.bus.id,
+            not_before=format_ts(now - timedelta(minutes=1)),
+            expires=format_ts(now + timedelta(hours=1)), max_uses=50,
+        ),
+    )  # fmt: skip
+
+
+def read(cast: Cast, g: str, asset: str) -> dict[str, Any]:
+    fields = read_fields(g, asset, ["name", "id_number"], "ticket_purchase")
+    return signed(cast.bus, "access.read", **fields)
+
+
+def test_honest_server_everything_verifies(world: Any, tmp_path: Path) -> None:
+    cast, _, url, asset = world
+    holder, _ = wallet(url, tmp_path / "holder")
+    counter, _ = wallet(url, tmp_path / "counter")
+    stmt = grant(cast)
+    entry, _ = holder.submit(stmt)
+    assert entry.kind == "grant.create"
+    g = grant_id(cast.citizen.id, stmt["stmt"]["nonce"])
+    result = counter.read(read(cast, g, asset))
+    assert result.values == {"name": cast.citizen_name, "id_number": cast.citizen_id_number}
+    assert result.issue.statement.actor == cast.police.id
+    with pytest.raises(ServerRefused) as refused:
+        counter.read(signed(cast.bus, "access.read",
+                            **read_fields(g, asset, ["address"], "ticket_purchase")))  # fmt: skip
+    assert refused.value.status == 403
+    assert refused.value.reason == "field_not_granted"
+    counter.verify_receipt(refused.value.receipt)  # the refusal is provably recorded
+    rows = holder.history(signer(cast.citizen), cast.citizen.id)
+    assert [r["outcome"] for r in rows][-2:] == ["read", "denied"]
+    assert all(r["proof"] == "verified" for r in rows)
+    trust = json.loads((tmp_path / "holder" / "trust.json").read_text())
+    assert trust["vkey"] == httpx.get(url + "/v1/vkey").text.strip()
+
+
+def test_forged_disclosure_is_an_attack(world: Any, tmp_path: Path) -> None:
+    cast, _, url, asset = world
+    counter, transport = wallet(url, tmp_path)
+    g = grant_id(cast.citizen.id, counter.submit(grant(cast))[0].statement.nonce)
+
+    def forge(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != "/v1/reads":
+            return response
+        return rewrite(response, lambda b: b["disclosures"]["name"].__setitem__(1, "王五"))
+
+    transport.tamper = forge
+    with pytest.raises(AttackDetected, match="forged disclosure"):
+        counter.read(read(cast, g, asset))
+
+
+def test_wrong_inclusion_proof_is_an_attack(world: Any, tmp_path: Path) -> None:
+    cast, _, url, _ = world
+    holder, transport = wallet(url, tmp_path)
+
+    def break_proof(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != "/v1/statements":
+            return response
+
+        def flip(body: Any) -> None:
+            hashes = body["inclusion"]["hashes"]
+            hashes[0] = ("A" if hashes[0][0] != "A" else "B") + hashes[0][1:]
+
+        return rewrite(response, flip)
+
+    transport.tamper = break_proof
+    with pytest.raises(AttackDetected, match="receipt"):
+        holder.submit(grant(cast))
+
+
+def test_rolled_back_checkpoint_is_an_attack(world: Any, tmp_path: Path) -> None:
+    cast, _, url, _ = world
+    holder, transport = wallet(url, tmp_path)
+    old_note = httpx.get(url + "/v1/checkpoint").text
+    holder.submit(grant(cast))  # the wallet now knows a larger tree
+    holder.checkpoint()
+
+    def roll_back(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != "/v1/checkpoint":
+            return response
+        return httpx.Response(200, text=old_note)
+
+    transport.tamper = roll_back
+    with pytest.raises(AttackDetected, match="rollback"):
+        holder.checkpoint()
+
+
+def test_a_split_view_is_detected_as_a_fork(world: Any, tmp_path: Path) -> None:
+    """The operator copies the ledger (key included) and shows each wallet its own branch."""
+    cast, db, url, _ = world
+    branch = tmp_path / "branch"
+    branch.mkdir()
+    for suffix in ("", ".key", ".secrets"):
+        shutil.copy(str(db) + suffix, str(branch / "ledger.db") + suffix)
+    for suffix in ("-wal",):
+        src = Path(str(db) + suffix)
+        if src.exists():
+            shutil.copy(src, str(branch / "ledger.db") + suffix)
+    with serve(branch / "ledger.db") as other:
+        a, _ = wallet(url, tmp_path / "a")
+        b, _ = wallet(other.url, tmp_path / "b")
+        a.submit(grant(cast))  # branch 1 grows one way
+        b.submit(grant(cast))  # branch 2 another way, same key, same origin
+        a.checkpoint()
+        # Wallet A is now shown branch 2 (say, by a different front end): a fork.
+        with (
+            LedgerClient(other.url, TrustStore(tmp_path / "a" / "trust.json")) as moved,
+            pytest.raises(AttackDetected, match="fork"),
+        ):
+            moved.checkpoint()
+
+
+def test_a_pinned_key_cannot_be_swapped(world: Any, tmp_path: Path) -> None:
+    _, _, url, _ = world
+    holder, _ = wallet(url, tmp_path)
+    holder.checkpoint()
+    from chainledger.crypto import generate_key
+    from chainledger.note import Signer
+
+    other = Signer("chainledger.localhost/ledger", generate_key(lambda n: b"\x07" * n))
+    with pytest.raises(AttackDetected):
+        LedgerClient(url, TrustStore(tmp_path / "trust.json"), vkey=other.verifier().vkey)
