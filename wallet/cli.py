@@ -4,9 +4,10 @@ Exit status: 0 success; 1 the server's answer did not verify (an attack, named a
 such); 2 bad arguments, a wrong passphrase, an unreachable server or a refusal
 (one line on stderr). The passphrase comes from ``WALLET_PASSPHRASE`` or a prompt.
 
-This first version covers the keystore and the verifying reads: ``init``,
-``whoami``, ``checkpoint`` and ``history``. The holder, counter, issuer and
-auditor commands build on the same `wallet.client.LedgerClient`.
+Commands so far: ``init``, ``whoami``, ``checkpoint``; for holders ``assets``,
+``grant``, ``grants``, ``revoke``, ``present`` (a one-time QR) and ``history``;
+for counters ``read TOKEN`` or ``read --image QR.png``. All of them go through
+`wallet.client.LedgerClient`, which verifies every answer.
 """
 
 from __future__ import annotations
@@ -16,17 +17,24 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from chainledger.access import read_fields
+from chainledger.clock import format_ts, system_clock
 from chainledger.encoding import b64encode
 from chainledger.errors import ChainledgerError, VerificationError
+from chainledger.grants import create_fields, grant_id, secret_hash
 from chainledger.parties import pop_message
+from chainledger.statement import make_statement, sign_statement
 from wallet.client import LedgerClient, TrustStore
 from wallet.httpsig import RequestSigner
-from wallet.keystore import Keystore
+from wallet.keystore import Keystore, StoredKey
+from wallet.presentation import Presentation, decode_image, terminal_qr, write_qr
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
@@ -144,3 +152,181 @@ def history(ctx: click.Context, as_json: bool) -> None:
             f"{r['cls'] or '-'}  purpose {r['purpose'] or '-'}  proof {r['proof']}"
         )
     click.echo(f"{len(rows)} records, every one verified in the log", err=True)
+
+
+def _unlocked(ctx: click.Context) -> tuple[StoredKey, Ed25519PrivateKey]:
+    store = Keystore(ctx.obj["home"])
+    info = store.info()
+    return info, store.unlock(_passphrase())
+
+
+def _sign(info: StoredKey, key: Ed25519PrivateKey, kind: str, **fields: Any) -> dict[str, Any]:
+    stmt = make_statement(kind, info.party, system_clock(), os.urandom, **fields)
+    return sign_statement(stmt, key).to_wire()
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def assets(ctx: click.Context, as_json: bool) -> None:
+    """My assets, each verified: its issue entry in the log, signed by its issuer."""
+    with _errors():
+        info, key = _unlocked(ctx)
+        with _client(ctx) as client:
+            rows = client.assets(RequestSigner(info.party, key), info.party)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r['id']}  {r['cls']}  {r['status']}  issuer {r['issuer']}  verified")
+
+
+@main.command()
+@click.option("--counter", required=True, help="The counter's party id.")
+@click.option("--scenario", required=True, help="Service scenario (e.g. bus_ticket).")
+@click.option("--asset", "asset_ids", multiple=True, required=True, help="Asset id (repeat).")
+@click.option("--fields", help="Comma-separated fields (default: all the scenario reads).")
+@click.option("--hours", type=click.FloatRange(0.01, 24 * 366), default=24.0, show_default=True)
+@click.option("--uses", type=click.IntRange(1, 100_000), default=10, show_default=True)
+@click.pass_context
+def grant(
+    ctx: click.Context,
+    counter: str,
+    scenario: str,
+    asset_ids: tuple[str, ...],
+    fields: str | None,
+    hours: float,
+    uses: int,
+) -> None:
+    """Authorize a counter to read exactly these fields of these assets."""
+    with _errors():
+        info, key = _unlocked(ctx)
+        with _client(ctx) as client:
+            sc = client.scenario(scenario)
+            mine = {a["id"]: a for a in client.assets(RequestSigner(info.party, key), info.party)}
+            scope: dict[str, list[str]] = {}
+            for aid in asset_ids:
+                if aid not in mine:
+                    fail(f"{aid} is not one of this wallet's assets")
+                cls = mine[aid]["cls"]
+                scope[cls] = _csv(fields) if fields else list(sc["reads"].get(cls, []))
+            now = system_clock()
+            stmt = _sign(info, key, "grant.create", **create_fields(
+                scenario=scenario, purpose=sc["purpose"], scope=scope, grantee=counter,
+                not_before=format_ts(now - timedelta(minutes=1)),
+                expires=format_ts(now + timedelta(hours=hours)), max_uses=uses,
+                assets=list(asset_ids),
+            ))  # fmt: skip
+            _, receipt = client.submit(stmt)
+    click.echo(f"{grant_id(info.party, stmt['stmt']['nonce'])}  seq {receipt.seq}  verified")
+
+
+@main.command()
+@click.pass_context
+def grants(ctx: click.Context) -> None:
+    """My grants, with their uses."""
+    with _errors():
+        info, key = _unlocked(ctx)
+        with _client(ctx) as client:
+            rows = client.grants(RequestSigner(info.party, key), info.party)
+    for g in rows:
+        to = g["grantee"] or "any counter (one-time)"
+        click.echo(
+            f"{g['id']}  {g['status']}  {g['scenario']}  to {to}  "
+            f"uses {g['uses']}/{g['max_uses']}  until {g['expires']}"
+        )
+
+
+@main.command()
+@click.argument("grant_ids", nargs=-1, required=True)
+@click.pass_context
+def revoke(ctx: click.Context, grant_ids: tuple[str, ...]) -> None:
+    """Revoke grants (at once: the next read under them is refused)."""
+    with _errors():
+        info, key = _unlocked(ctx)
+        with _client(ctx) as client:
+            for gid in grant_ids:
+                _, receipt = client.submit(_sign(info, key, "grant.revoke", grant=gid))
+                click.echo(f"{gid}  revoked  seq {receipt.seq}  verified")
+
+
+@main.command()
+@click.option("--asset", "asset_id", required=True, help="The asset to show.")
+@click.option("--scenario", required=True, help="Service scenario (e.g. bus_ticket).")
+@click.option("--fields", help="Comma-separated fields (default: all the scenario reads).")
+@click.option("--minutes", type=click.IntRange(1, 24 * 60), default=10, show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="PNG/SVG path (no suffix)."
+)
+@click.pass_context
+def present(
+    ctx: click.Context,
+    asset_id: str,
+    scenario: str,
+    fields: str | None,
+    minutes: int,
+    out: Path | None,
+) -> None:
+    """A one-time QR presentation for any counter of the scenario: prints the token (and
+    the code on a terminal), writes it as PNG and SVG."""
+    with _errors():
+        info, key = _unlocked(ctx)
+        with _client(ctx) as client:
+            sc = client.scenario(scenario)
+            mine = {a["id"]: a for a in client.assets(RequestSigner(info.party, key), info.party)}
+            if asset_id not in mine:
+                fail(f"{asset_id} is not one of this wallet's assets")
+            cls = mine[asset_id]["cls"]
+            chosen = _csv(fields) if fields else list(sc["reads"].get(cls, []))
+            secret = os.urandom(32)
+            now = system_clock()
+            stmt = _sign(info, key, "grant.create", **create_fields(
+                scenario=scenario, purpose=sc["purpose"], scope={cls: chosen}, grantee=None,
+                not_before=format_ts(now - timedelta(minutes=1)),
+                expires=format_ts(now + timedelta(minutes=minutes)), max_uses=1,
+                assets=[asset_id], secret_hash=secret_hash(secret),
+            ))  # fmt: skip
+            client.submit(stmt)
+        gid = grant_id(info.party, stmt["stmt"]["nonce"])
+        token = Presentation(gid, asset_id, tuple(chosen), sc["purpose"], b64encode(secret))
+        text = token.token()
+        target = out or Path(ctx.obj["home"]) / "presentations" / gid
+        target.parent.mkdir(parents=True, exist_ok=True)
+        png, svg = write_qr(text, target)
+    if sys.stdout.isatty():
+        click.echo(terminal_qr(text))
+    click.echo(text)
+    click.echo(f"one-time grant {gid}, valid {minutes} min; QR: {png} {svg}", err=True)
+
+
+@main.command("read")
+@click.argument("token", required=False)
+@click.option(
+    "--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="QR image."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def read_cmd(ctx: click.Context, token: str | None, image: Path | None, as_json: bool) -> None:
+    """Read a presented token (or QR image): the values, each verified against the
+    issuer-signed digests, the issuer's signature, and the receipt in the log."""
+    with _errors():
+        if (token is None) == (image is None):
+            fail("give a TOKEN or --image, not both")
+        p = Presentation.parse(decode_image(image) if image is not None else str(token))
+        info, key = _unlocked(ctx)
+        fields = read_fields(p.grant, p.asset, list(p.fields), p.purpose, p.secret)
+        with _client(ctx) as client:
+            result = client.read(_sign(info, key, "access.read", **fields))
+    if as_json:
+        out = {"values": result.values, "asset": result.asset, "receipt": result.receipt.to_json()}
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    a = result.asset
+    click.echo(f"{a['cls']} {a['id']} issued by {a['issuer']} ({a['status']}), all verified:")
+    for name, value in result.values.items():
+        click.echo(f"  {name}: {value}")
+    click.echo(f"read recorded at seq {result.receipt.seq} in a tree of {result.checkpoint.size}")

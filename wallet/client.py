@@ -316,7 +316,49 @@ class LedgerClient:
         except (KeyError, TypeError, VerificationError, MalformedInput) as exc:
             raise AttackDetected(f"the asset's issue is not signed by its issuer: {exc}") from None
 
+    def scenario(self, name: str) -> dict[str, Any]:
+        """A service scenario of the published catalog."""
+        for sc in self._json("GET", "/v1/catalog/scenarios"):
+            if isinstance(sc, dict) and sc.get("scenario") == name:
+                return sc
+        raise MalformedInput("scenario", f"no scenario {name!r} in the catalog")
+
     # --- signed reads -----------------------------------------------------------------------
+
+    def assets(self, signer: RequestSigner, holder: str) -> list[dict[str, Any]]:
+        """The holder's assets, each with its issue entry proved in the log and signed by
+        its issuer (``verified`` set on each row)."""
+        rows: list[dict[str, Any]] = self._json("GET", f"/v1/holders/{holder}/assets", auth=signer)
+        cp = self.checkpoint()
+        for row in rows:
+            seq = int(row["seq"])
+            got = self._json("GET", "/v1/entries", params={"start": seq, "limit": 1}, auth=signer)
+            try:
+                data = str(got["entries"][0]).encode("utf-8")
+                issue = decode_entry(data)
+            except (KeyError, IndexError, TypeError, MalformedInput) as exc:
+                raise AttackDetected(f"entry {seq} is malformed: {exc}") from None
+            s = issue.statement.stmt
+            if (
+                issue.kind != "asset.issue"
+                or s.get("holder") != holder
+                or s.get("class") != row["cls"]
+            ):
+                raise AttackDetected(f"asset {row['id']} does not match its issue entry")
+            self._check_issuer(issue)
+            body = self._json("GET", "/v1/proofs/inclusion", params={"index": seq, "size": cp.size})
+            try:
+                InclusionProof.from_json(body).verify(
+                    self.suite.leaf(data), cp.root, suite=self.suite
+                )
+            except (VerificationError, MalformedInput) as exc:
+                raise AttackDetected(f"asset {row['id']} is not in the log: {exc}") from None
+            row["verified"] = True
+        return rows
+
+    def grants(self, signer: RequestSigner, holder: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._json("GET", f"/v1/holders/{holder}/grants", auth=signer)
+        return rows
 
     def history(self, signer: RequestSigner, holder: str) -> list[dict[str, Any]]:
         """Every read and refusal of ``holder``'s data, each proved to be in the log: its

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,43 +14,18 @@ import httpx
 import pytest
 from api_support import serve, signed
 from domain_support import Cast, make_cast
+from wallet_support import PASSPHRASE, one_line_error, platform, run
 
 from chainledger.access import read_fields
 from chainledger.checkpoint import Checkpoint, sign_checkpoint
 from chainledger.clock import format_ts
-from chainledger.crypto import load_private_key, party_id, public_key_bytes
+from chainledger.crypto import load_private_key
 from chainledger.grants import create_fields, grant_id
 from chainledger.identity import make_resident_id
 from chainledger.ledger import DEFAULT_ORIGIN, key_path
 from chainledger.note import Signer
 from chainledger.statement import make_statement, sign_statement
-from wallet.httpsig import RequestSigner
 from wallet.keystore import Keystore
-
-WALLET = str(Path(sys.executable).parent / "wallet")
-
-
-PASSPHRASE = "correct horse battery"
-
-
-def run(home: Path, server: str, *args: str, passphrase: str | None = PASSPHRASE) -> Any:
-    env = {k: v for k, v in os.environ.items() if k != "WALLET_PASSPHRASE"}
-    if passphrase is not None:
-        env["WALLET_PASSPHRASE"] = passphrase
-    return subprocess.run(
-        [WALLET, "--home", str(home), "--server", server, *args],
-        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-def one_line_error(r: Any, status: int, *words: str) -> str:
-    assert r.returncode == status, r
-    lines = [x for x in r.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1, r.stderr
-    assert "Traceback" not in r.stderr
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +37,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cast, Path
     cast.domain.close()
     with serve(db) as server:
         yield cast, db, server.url, asset
-
-
-def platform(db: Path) -> RequestSigner:
-    key = load_private_key(key_path(db))
-    return RequestSigner(party_id(public_key_bytes(key)), key)
 
 
 def test_a_new_holder_wallet_from_init_to_verified_history(world: Any, tmp_path: Path) -> None:

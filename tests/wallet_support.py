@@ -1,0 +1,44 @@
+"""Helpers for wallet tests: run the `wallet` command, check one-line errors, sign as the
+platform."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from chainledger.crypto import load_private_key, party_id, public_key_bytes
+from chainledger.ledger import key_path
+from wallet.httpsig import RequestSigner
+
+WALLET = str(Path(sys.executable).parent / "wallet")
+
+
+PASSPHRASE = "correct horse battery"
+
+
+def run(home: Path, server: str, *args: str, passphrase: str | None = PASSPHRASE) -> Any:
+    env = {k: v for k, v in os.environ.items() if k != "WALLET_PASSPHRASE"}
+    if passphrase is not None:
+        env["WALLET_PASSPHRASE"] = passphrase
+    return subprocess.run(
+        [WALLET, "--home", str(home), "--server", server, *args],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def one_line_error(r: Any, status: int, *words: str) -> str:
+    assert r.returncode == status, r
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+def platform(db: Path) -> RequestSigner:
+    key = load_private_key(key_path(db))
+    return RequestSigner(party_id(public_key_bytes(key)), key)
