@@ -26,12 +26,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chainledger.access import read_fields
 from chainledger.clock import format_ts, system_clock
+from chainledger.crypto import load_private_key, party_id, public_key_bytes
 from chainledger.encoding import b64encode
 from chainledger.errors import ChainledgerError, VerificationError
 from chainledger.grants import create_fields, grant_id, secret_hash
 from chainledger.parties import pop_message
 from chainledger.statement import make_statement, sign_statement
-from wallet.client import LedgerClient, TrustStore
+from wallet.client import LedgerClient, ServerRefused, TrustStore
 from wallet.httpsig import RequestSigner
 from wallet.keystore import Keystore, StoredKey
 from wallet.presentation import Presentation, decode_image, terminal_qr, write_qr
@@ -160,9 +161,11 @@ def _unlocked(ctx: click.Context) -> tuple[StoredKey, Ed25519PrivateKey]:
     return info, store.unlock(_passphrase())
 
 
-def _sign(info: StoredKey, key: Ed25519PrivateKey, kind: str, **fields: Any) -> dict[str, Any]:
+def _sign(
+    info: StoredKey, signing_key: Ed25519PrivateKey, kind: str, /, **fields: Any
+) -> dict[str, Any]:
     stmt = make_statement(kind, info.party, system_clock(), os.urandom, **fields)
-    return sign_statement(stmt, key).to_wire()
+    return sign_statement(stmt, signing_key).to_wire()
 
 
 def _csv(value: str) -> list[str]:
@@ -330,3 +333,221 @@ def read_cmd(ctx: click.Context, token: str | None, image: Path | None, as_json:
     for name, value in result.values.items():
         click.echo(f"  {name}: {value}")
     click.echo(f"read recorded at seq {result.receipt.seq} in a tree of {result.checkpoint.size}")
+
+
+@main.command("import")
+@click.option(
+    "--key", "key_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True, help="An unencrypted PKCS#8 PEM Ed25519 key (e.g. a demo party's).",
+)  # fmt: skip
+@click.option(
+    "--role", type=click.Choice(["holder", "counter", "issuer", "auditor"]), required=True
+)
+@click.option("--party", help="The party id, if the key was rotated in (default: from the key).")
+@click.pass_context
+def import_key(ctx: click.Context, key_file: Path, role: str, party: str | None) -> None:
+    """Adopt an existing key into this wallet, encrypted under a passphrase."""
+    with _errors():
+        store = Keystore(ctx.obj["home"])
+        if store.exists():
+            fail(f"{store.path} already holds a key")
+        key = load_private_key(key_file)
+        info = store.adopt(key, party or party_id(public_key_bytes(key)), role, _passphrase(True))
+    click.echo(f"{info.party} {info.role} imported into {store.path}")
+
+
+@main.command()
+@click.pass_context
+def rotate(ctx: click.Context) -> None:
+    """Replace this wallet's key: the old key signs the new one into the ledger."""
+    with _errors():
+        store = Keystore(ctx.obj["home"])
+        info = store.info()
+        passphrase = _passphrase()
+        old, new = store.rotate(passphrase)
+        pop = b64encode(new.sign(pop_message(info.party, info.role)))
+        stmt = _sign(info, old, "party.rotate", key=b64encode(public_key_bytes(new)), pop=pop)
+        try:
+            with _client(ctx) as client:
+                _, receipt = client.submit(stmt)
+        except BaseException:
+            store.undo_rotation()  # the ledger did not take it: keep using the old key
+            raise
+    click.echo(f"{info.party} rotated at seq {receipt.seq}; the old key is in retired/")
+
+
+@main.command()
+@click.argument("asset")
+@click.pass_context
+def erase(ctx: click.Context, asset: str) -> None:
+    """Erase one of my assets: its values are destroyed, the ledger keeps the record."""
+    with _errors():
+        info, key = _unlocked(ctx)
+        with _client(ctx) as client:
+            _, receipt = client.submit(_sign(info, key, "asset.erase", asset=asset,
+                                             basis="holder_request"))  # fmt: skip
+    click.echo(f"{asset} erased at seq {receipt.seq}")
+
+
+# --- issuers --------------------------------------------------------------------------------
+
+
+def _cell(field: dict[str, Any], text: str) -> Any:
+    if text == "":
+        return None
+    if field["type"] == "int":
+        try:
+            return int(text)
+        except ValueError:
+            return text  # left to the schema check, which names the field
+    return text
+
+
+@main.command()
+@click.option("--class", "cls_name", required=True, help="Asset class (e.g. health_certificate).")
+@click.option(
+    "--csv", "csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Columns: @holder, @valid_from, @valid_until, [@supersedes,] then the class's fields.",
+)  # fmt: skip
+@click.pass_context
+def issue(ctx: click.Context, cls_name: str, csv_file: Path) -> None:
+    """Issue assets from a CSV file. Every row is checked against the class first; if any row
+    is bad, the report names each bad row and nothing is issued. Each row is then one
+    signed statement; a row the ledger refuses is reported and changes nothing."""
+    import csv as csvmod
+    from datetime import date
+
+    from chainledger.assets import asset_id, check_values, digests_of, issue_fields
+    from chainledger.assets import make_disclosures as salted
+    from chainledger.crypto import SUITES
+
+    with _errors():
+        info, key = _unlocked(ctx)
+        with _client(ctx) as client:
+            cls = client.catalog_class(cls_name)
+            fields = {f["name"]: f for f in cls["fields"]}
+            with csv_file.open(newline="", encoding="utf-8-sig") as f:
+                rows = list(csvmod.DictReader(f))
+            problems: list[str] = []
+            prepared = []
+            for n, row in enumerate(rows, start=2):  # line 1 is the header
+                try:
+                    holder = row.pop("@holder")
+                    valid_from = row.pop("@valid_from")
+                    valid_until = row.pop("@valid_until") or None
+                    supersedes = row.pop("@supersedes", "") or None
+                    values = {k: _cell(fields[k], v) if k in fields else v for k, v in row.items()}
+                    values = {k: v for k, v in values.items() if v is not None}
+                    check_values(cls, values, date.today())
+                    if not holder or not valid_from:
+                        raise ChainledgerError("holder and valid_from are required")
+                except KeyError as exc:
+                    problems.append(f"line {n}: missing column {exc}")
+                    continue
+                except ChainledgerError as exc:
+                    problems.append(f"line {n}: {exc}")
+                    continue
+                prepared.append((n, holder, valid_from, valid_until, supersedes, values))
+            if problems:
+                for p in problems:
+                    click.echo(p, err=True)
+                fail(f"{len(problems)} of {len(rows)} rows are invalid; nothing was issued")
+            refused = 0
+            with click.progressbar(prepared, label="issuing", file=sys.stderr) as bar:
+                for n, holder, valid_from, valid_until, supersedes, values in bar:
+                    disclosures = salted(values, os.urandom)
+                    digests = digests_of(SUITES["sha256"], disclosures)
+                    fields_ = issue_fields(
+                        cls_name, holder, digests, valid_from, valid_until, supersedes
+                    )
+                    stmt = _sign(info, key, "asset.issue", **fields_)
+                    try:
+                        receipt = client.issue(stmt, disclosures)
+                    except ServerRefused as exc:
+                        refused += 1
+                        click.echo(f"line {n}: refused: {exc}", err=True)
+                        continue
+                    aid = asset_id(info.party, stmt["stmt"]["nonce"])
+                    click.echo(f"line {n}: {aid} issued at seq {receipt.seq}")
+    if refused:
+        fail(f"{refused} of {len(prepared)} rows were refused (the others were issued)")
+
+
+@main.command("revoke-asset")
+@click.argument("asset")
+@click.option("--reason", required=True, help="A reason code (e.g. lost, superseded_paper).")
+@click.pass_context
+def revoke_asset(ctx: click.Context, asset: str, reason: str) -> None:
+    """Revoke an asset this issuer issued."""
+    with _errors():
+        info, key = _unlocked(ctx)
+        with _client(ctx) as client:
+            _, receipt = client.submit(_sign(info, key, "asset.revoke", asset=asset,
+                                             reason=reason))  # fmt: skip
+    click.echo(f"{asset} revoked at seq {receipt.seq}")
+
+
+# --- auditors -------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """Audit queries, each signed and recorded as an entry before it is answered."""
+
+
+def _audit_options(f: Any) -> Any:
+    for name in ("holder", "asset", "counter", "issuer", "purpose", "since", "until"):
+        f = click.option(f"--{name}", default=None)(f)
+    return click.option("--outcome", type=click.Choice(["read", "denied"]), default=None)(f)
+
+
+def _run_audit(ctx: click.Context, view: str, fmt: str, filters: dict[str, Any]) -> dict[str, Any]:
+    query = {k: v for k, v in filters.items() if v is not None}
+    query["view"] = view
+    info, key = _unlocked(ctx)
+    with _client(ctx) as client:
+        stmt = _sign(info, key, "audit.query", query=query)
+        return client.audit(RequestSigner(info.party, key), stmt, fmt)
+
+
+@audit.command("trace")
+@_audit_options
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def audit_trace(ctx: click.Context, /, as_json: bool, **filters: Any) -> None:
+    """Reads and refusals matching the filters."""
+    with _errors():
+        out = _run_audit(ctx, "trace", "json", filters)
+    if as_json:
+        click.echo(json.dumps(out["rows"], ensure_ascii=False))
+        return
+    for r in out["rows"]:
+        click.echo(f"{r['ts']}  seq {r['seq']}  {r['counter']}  {r['outcome']}  "
+                   f"{r['holder'] or '-'}  {r['cls'] or '-'}  {r['reason'] or ''}")  # fmt: skip
+    click.echo(f"{len(out['rows'])} rows; query recorded at seq {out['receipt']['seq']}", err=True)
+
+
+@audit.command("anomalies")
+@_audit_options
+@click.pass_context
+def audit_anomalies(ctx: click.Context, /, **filters: Any) -> None:
+    """Refusal bursts, counters reading many holders, reads near expiry or out of hours."""
+    with _errors():
+        out = _run_audit(ctx, "anomalies", "json", filters)
+    for a in out["anomalies"]:
+        click.echo(f"{a['rule']}  {a['counter']}  seq {a['seq']}  {a['ts']}  {a['detail']}")
+    click.echo(f"{len(out['anomalies'])} anomalies", err=True)
+
+
+@audit.command("report")
+@_audit_options
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "html"]), default="html")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.pass_context
+def audit_report(ctx: click.Context, /, fmt: str, out: Path, **filters: Any) -> None:
+    """A report (CSV access log; JSON or HTML summary with charts and anomalies)."""
+    with _errors():
+        result = _run_audit(ctx, "report", fmt, filters)
+        out.write_text(result["report"], encoding="utf-8")
+    click.echo(f"wrote {out}", err=True)

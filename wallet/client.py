@@ -316,6 +316,32 @@ class LedgerClient:
         except (KeyError, TypeError, VerificationError, MalformedInput) as exc:
             raise AttackDetected(f"the asset's issue is not signed by its issuer: {exc}") from None
 
+    def issue(self, statement: Mapping[str, Any], disclosures: Mapping[str, Any]) -> Receipt:
+        """An issuer's ``asset.issue`` with the values behind its digests; verified receipt."""
+        body = {"statement": dict(statement), "disclosures": dict(disclosures)}
+        entry, receipt, _ = self.verify_receipt(self._json("POST", "/v1/assets", json=body))
+        if entry.statement.stmt != statement.get("stmt"):
+            raise AttackDetected("the receipt is for another statement than the one sent")
+        return receipt
+
+    def audit(
+        self, signer: RequestSigner, statement: Mapping[str, Any], fmt: str = "json"
+    ) -> dict[str, Any]:
+        """An auditor's signed query (recorded before it is answered); the answer, with the
+        receipt of the query's own entry verified."""
+        body = self._json("POST", "/v1/audit", params={"format": fmt}, json=statement, auth=signer)
+        entry, _, _ = self.verify_receipt(body.get("receipt"))
+        if entry.kind != "audit.query" or entry.statement.stmt != statement.get("stmt"):
+            raise AttackDetected("the audit answer's receipt is not for this query")
+        result: dict[str, Any] = body
+        return result
+
+    def catalog_class(self, name: str) -> dict[str, Any]:
+        for cls in self._json("GET", "/v1/catalog/classes"):
+            if isinstance(cls, dict) and cls.get("class") == name:
+                return cls
+        raise MalformedInput("class", f"no asset class {name!r} in the catalog")
+
     def scenario(self, name: str) -> dict[str, Any]:
         """A service scenario of the published catalog."""
         for sc in self._json("GET", "/v1/catalog/scenarios"):

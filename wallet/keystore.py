@@ -169,6 +169,18 @@ class Keystore:
         _write_new(self.path, seal(key, party, role, passphrase, rand, n=n))
         return self.info(), key
 
+    def adopt(
+        self, key: Ed25519PrivateKey, party: str, role: str, passphrase: str,
+        rand: Rand = os.urandom, *, n: int = 2**15,
+    ) -> StoredKey:  # fmt: skip
+        """Keep an existing key (e.g. a demo party's) in this wallet, encrypted."""
+        if role not in ROLES:
+            raise MalformedInput("role", "must be holder, counter, issuer or auditor")
+        if self.exists():
+            raise MalformedInput("wallet", f"{self.path} already holds a key")
+        _write_new(self.path, seal(key, party, role, passphrase, rand, n=n))
+        return self.info()
+
     def info(self) -> StoredKey:
         """The party, role and public key (no passphrase needed)."""
         return _parse(self._read(self.path), self.path)[0]
