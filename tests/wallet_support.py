@@ -3,11 +3,15 @@ platform."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from chainledger.crypto import load_private_key, party_id, public_key_bytes
 from chainledger.ledger import key_path
@@ -42,3 +46,31 @@ def one_line_error(r: Any, status: int, *words: str) -> str:
 def platform(db: Path) -> RequestSigner:
     key = load_private_key(key_path(db))
     return RequestSigner(party_id(public_key_bytes(key)), key)
+
+
+Tamper = Callable[[httpx.Request, httpx.Response], httpx.Response]
+
+
+class Tampering(httpx.BaseTransport):
+    """Forwards to the real server; ``tamper`` may rewrite a response."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.tamper: Tamper | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.read()
+        response.close()
+        if self.tamper is None:
+            return response
+        return self.tamper(request, response)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def rewrite(response: httpx.Response, change: Callable[[Any], None]) -> httpx.Response:
+    body = json.loads(response.content)
+    change(body)
+    return httpx.Response(response.status_code, json=body, headers={"x-tampered": "1"})

@@ -551,3 +551,26 @@ def audit_report(ctx: click.Context, /, fmt: str, out: Path, **filters: Any) -> 
         result = _run_audit(ctx, "report", fmt, filters)
         out.write_text(result["report"], encoding="utf-8")
     click.echo(f"wrote {out}", err=True)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Verify up to the current checkpoint, then stop.")
+@click.option("--interval", type=click.FloatRange(0.5, 3600), default=10.0, show_default=True)
+@click.pass_context
+def monitor(ctx: click.Context, once: bool, interval: float) -> None:
+    """Follow the log: re-verify every new entry (chain, signatures by the keys the log
+    itself registered, the tree's root against each signed checkpoint)."""
+    import time
+
+    from wallet.monitor import Monitor
+
+    with _errors():
+        info, key = _unlocked(ctx)
+        mon = Monitor(Path(ctx.obj["home"]) / "monitor.json")
+        with _client(ctx) as client:
+            while True:
+                new, size = mon.step(client, RequestSigner(info.party, key))
+                click.echo(f"ok: {size} entries verified ({new} new)")
+                if once:
+                    return
+                time.sleep(interval)

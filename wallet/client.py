@@ -382,6 +382,14 @@ class LedgerClient:
             row["verified"] = True
         return rows
 
+    def entries(self, signer: RequestSigner, start: int, limit: int) -> list[str]:
+        """Raw entries from ``start`` (unverified: see `wallet.monitor`)."""
+        got = self._json("GET", "/v1/entries", params={"start": start, "limit": limit}, auth=signer)
+        entries = got.get("entries") if isinstance(got, dict) else None
+        if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+            raise AttackDetected(f"the server's entries from {start} are not a list of entries")
+        return list(entries)
+
     def grants(self, signer: RequestSigner, holder: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self._json("GET", f"/v1/holders/{holder}/grants", auth=signer)
         return rows

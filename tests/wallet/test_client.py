@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,38 +19,12 @@ import httpx
 import pytest
 from api_support import serve, signed, signer
 from domain_support import Cast, make_cast
+from wallet_support import Tampering, rewrite
 
 from chainledger.access import read_fields
 from chainledger.clock import format_ts
 from chainledger.grants import create_fields, grant_id
 from wallet.client import AttackDetected, LedgerClient, ServerRefused, TrustStore
-
-Tamper = Callable[[httpx.Request, httpx.Response], httpx.Response]
-
-
-class Tampering(httpx.BaseTransport):
-    """Forwards to the real server; ``tamper`` may rewrite a response."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
-        self.tamper: Tamper | None = None
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.inner.handle_request(request)
-        response.read()
-        response.close()
-        if self.tamper is None:
-            return response
-        return self.tamper(request, response)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-def rewrite(response: httpx.Response, change: Callable[[Any], None]) -> httpx.Response:
-    body = json.loads(response.content)
-    change(body)
-    return httpx.Response(response.status_code, json=body, headers={"x-tampered": "1"})
 
 
 @pytest.fixture(scope="module")
