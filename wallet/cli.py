@@ -306,24 +306,51 @@ def present(
     click.echo(f"one-time grant {gid}, valid {minutes} min; QR: {png} {svg}", err=True)
 
 
+def _read_one(
+    client: LedgerClient, info: StoredKey, key: Ed25519PrivateKey, fields: dict[str, Any]
+) -> Any:
+    return client.read(_sign(info, key, "access.read", **fields))
+
+
 @main.command("read")
 @click.argument("token", required=False)
 @click.option(
     "--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="QR image."
 )
+@click.option("--grant", "grant_id_", help="A standing grant to this counter (with --asset).")
+@click.option("--asset", help="The asset to read under --grant.")
+@click.option("--scenario", help="The scenario of --grant (its purpose and fields).")
+@click.option("--fields", help="Comma-separated fields (default: all the scenario reads).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def read_cmd(ctx: click.Context, token: str | None, image: Path | None, as_json: bool) -> None:
-    """Read a presented token (or QR image): the values, each verified against the
-    issuer-signed digests, the issuer's signature, and the receipt in the log."""
+def read_cmd(
+    ctx: click.Context,
+    token: str | None,
+    image: Path | None,
+    grant_id_: str | None,
+    asset: str | None,
+    scenario: str | None,
+    fields: str | None,
+    as_json: bool,
+) -> None:
+    """Read a presented token (or QR image), or an asset under a standing grant: the
+    values, each verified against the issuer-signed digests, the issuer's signature, and
+    the receipt in the log."""
     with _errors():
-        if (token is None) == (image is None):
-            fail("give a TOKEN or --image, not both")
-        p = Presentation.parse(decode_image(image) if image is not None else str(token))
+        if sum(x is not None for x in (token, image, grant_id_)) != 1:
+            fail("give one of TOKEN, --image or --grant")
         info, key = _unlocked(ctx)
-        fields = read_fields(p.grant, p.asset, list(p.fields), p.purpose, p.secret)
         with _client(ctx) as client:
-            result = client.read(_sign(info, key, "access.read", **fields))
+            if grant_id_ is not None:
+                if asset is None or scenario is None:
+                    fail("--grant needs --asset and --scenario")
+                sc = client.scenario(scenario)
+                names = _csv(fields) if fields else None
+                statement = _standing_read(client, sc, grant_id_, asset, names)
+            else:
+                p = Presentation.parse(decode_image(image) if image else str(token))
+                statement = read_fields(p.grant, p.asset, list(p.fields), p.purpose, p.secret)
+            result = _read_one(client, info, key, statement)
     if as_json:
         out = {"values": result.values, "asset": result.asset, "receipt": result.receipt.to_json()}
         click.echo(json.dumps(out, ensure_ascii=False))
@@ -333,6 +360,68 @@ def read_cmd(ctx: click.Context, token: str | None, image: Path | None, as_json:
     for name, value in result.values.items():
         click.echo(f"  {name}: {value}")
     click.echo(f"read recorded at seq {result.receipt.seq} in a tree of {result.checkpoint.size}")
+
+
+def _standing_read(
+    client: LedgerClient, sc: dict[str, Any], grant: str, asset: str, names: list[str] | None
+) -> dict[str, Any]:
+    """The fields of a read under a standing grant: the scenario's fields for the asset's
+    class unless ``names`` narrows them (the class comes from the asset's status)."""
+    if names is None:
+        reads = sc["reads"]
+        if len(reads) == 1:
+            names = list(next(iter(reads.values())))
+        else:
+            fail("this scenario reads several classes: give --fields")
+    return read_fields(grant, asset, names, sc["purpose"])
+
+
+@main.command()
+@click.option("--application", required=True, help="Application type (e.g. hygiene_licence).")
+@click.option("--scenario", required=True, help="The scenario the grants are for.")
+@click.option(
+    "--read", "reads", multiple=True, required=True,
+    help="GRANT:ASSET:FIELD,FIELD (repeat): each asset to check, under its holder's grant.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def sheet(
+    ctx: click.Context, application: str, scenario: str, reads: tuple[str, ...], as_json: bool
+) -> None:
+    """A cross-verification sheet (证明核查表): read every listed asset (each verified; a
+    refusal is recorded and listed too), then sign the sheet of what was checked."""
+    with _errors():
+        info, key = _unlocked(ctx)
+        with _client(ctx) as client:
+            sc = client.scenario(scenario)
+            items: list[dict[str, Any]] = []
+            shown: list[dict[str, Any]] = []
+            for spec in reads:
+                parts = spec.split(":")
+                if len(parts) != 3 or not all(parts):
+                    fail(f"--read {spec!r}: expected GRANT:ASSET:FIELD,FIELD")
+                grant, asset, names = parts
+                fields = read_fields(grant, asset, _csv(names), sc["purpose"])
+                try:
+                    result = _read_one(client, info, key, fields)
+                except ServerRefused as refused:
+                    if refused.receipt is None:
+                        raise
+                    _, receipt, _ = client.verify_receipt(refused.receipt)
+                    outcome, values = "denied", {"refused": refused.reason}
+                else:
+                    receipt, outcome, values = result.receipt, "read", result.values
+                items.append({"seq": receipt.seq, "leaf": receipt.leaf_hash.hex(),
+                              "asset": asset, "outcome": outcome})  # fmt: skip
+                shown.append({"asset": asset, "outcome": outcome, "values": values})
+            stmt = _sign(info, key, "sheet.issue", application=application, items=items)
+            _, receipt = client.submit(stmt)
+    if as_json:
+        click.echo(json.dumps({"sheet_seq": receipt.seq, "items": shown}, ensure_ascii=False))
+        return
+    for item in shown:
+        click.echo(f"{item['asset']}  {item['outcome']}  {item['values']}")
+    click.echo(f"sheet signed and recorded at seq {receipt.seq}")
 
 
 @main.command("import")
