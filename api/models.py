@@ -207,3 +207,22 @@ class Stats(BaseModel):
 
 
 Problem.model_rebuild()
+
+
+class CosignatureIn(BaseModel):
+    """A witness's C2SP cosignature line of one stored checkpoint (tlog-cosignature, 0x04)."""
+
+    model_config = ConfigDict(extra="forbid")
+    size: int = Field(ge=1, le=2**63 - 1, description="The cosigned checkpoint's tree size.")
+    line: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="The signature line `— <party id> base64(key ID || timestamp || "
+        "signature)`, over `cosignature/v1\\ntime <t>\\n` + the checkpoint body.",
+    )
+
+
+class CosignatureOut(BaseModel):
+    size: int = Field(ge=1)
+    witness: str = Field(description="The auditor's party id: the cosignature's key name.")
+    cosignatures: int = Field(ge=1, description="Cosignatures now stored for this size.")

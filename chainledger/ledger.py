@@ -20,7 +20,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chainledger.clock import Clock, system_clock
+from chainledger.checkpoint import add_signatures
+from chainledger.clock import Clock, parse_ts, system_clock
 from chainledger.crypto import (
     HashSuite,
     Rand,
@@ -36,20 +37,31 @@ from chainledger.encoding import b64encode
 from chainledger.entry import decode_entry
 from chainledger.errors import (
     ChainledgerError,
+    ClockSkew,
     Conflict,
     InvalidChallenge,
     LedgerCorrupt,
+    NotAllowed,
     NotFound,
 )
 from chainledger.merkle import consistency_ranges, inclusion_ranges, range_hash, range_node_keys
-from chainledger.note import ALG_ED25519, Signer, Verifier, check_key_name, key_id
+from chainledger.note import (
+    ALG_ED25519,
+    MAX_SIGNATURES,
+    Signer,
+    Verifier,
+    check_key_name,
+    key_id,
+    parse_note,
+)
 from chainledger.proofs import ConsistencyProof, InclusionProof
 from chainledger.receipt import Receipt
 from chainledger.rules import Rules, core_rules, genesis_fields
 from chainledger.sequencer import Sequencer
 from chainledger.statement import SignedStatement, make_statement, sign_statement
-from chainledger.store.base import Store
+from chainledger.store.base import PartyRow, StateReader, Store
 from chainledger.store.sqlite import SqliteStore
+from chainledger.witness import check_cosignature, parse_cosignature_line, witness_verifier
 
 __all__ = ["DEFAULT_ORIGIN", "Genesis", "Ledger", "key_path"]
 
@@ -286,11 +298,67 @@ class Ledger:
         return latest.size if latest else 0
 
     def checkpoint(self) -> str:
-        """The latest signed checkpoint (C2SP signed note text)."""
-        latest = self.store.latest_checkpoint()
-        if latest is None:
-            raise NotFound("the ledger has no checkpoint yet")
-        return latest.note
+        """The latest signed checkpoint (C2SP signed note text), with its witnesses'
+        cosignature lines appended after the log's signature.
+
+        Still a valid note for the log's verifier key: verifiers ignore signatures
+        by keys they do not know (signed-note). At most `MAX_SIGNATURES` lines in
+        all, the first witnesses by party id when more have cosigned.
+        """
+        with self.store.reading() as view:
+            latest = view.latest_checkpoint()
+            if latest is None:
+                raise NotFound("the ledger has no checkpoint yet")
+            lines = view.cosignatures(latest.size)
+        if not lines:
+            return latest.note
+        room = MAX_SIGNATURES - len(parse_note(latest.note).signatures)
+        sigs = [parse_cosignature_line(line) for line in lines[: max(room, 0)]]
+        return add_signatures(latest.note, sigs)
+
+    # --- witnesses ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _witness(state: StateReader, party: str) -> PartyRow:
+        row = state.party(party)
+        if row is None or row.role != "auditor" or row.status != "active":
+            raise NotAllowed(f"party {party} is not an active auditor: only auditors witness")
+        return row
+
+    def add_cosignature(self, size: int, party: str, line: str) -> None:
+        """Accept witness ``party``'s cosignature ``line`` of the stored checkpoint of ``size``.
+
+        Raises `NotFound` if no checkpoint of exactly ``size`` was signed,
+        `NotAllowed` unless ``party`` is a registered active auditor (the
+        ledger's witnesses), a `MalformedInput` subclass if ``line`` does not
+        parse, a `BadSignature` subclass unless it is ``party``'s valid type 0x04
+        cosignature of that checkpoint's body under its current key, and
+        `ClockSkew` if its timestamp lies more than ``skew`` after ``clock()`` or
+        before the checkpoint was signed. An accepted line replaces the witness's
+        cosignature of that size only if its timestamp is newer (else nothing
+        changes). Not a ledger entry: one short write transaction, no sequencer.
+        """
+        row = self.store.checkpoint(size) if 0 <= size < 2**63 else None
+        if row is None:
+            raise NotFound(f"no checkpoint of size {size}")
+        witness = self._witness(self.store, party)
+        body = parse_note(row.note).text
+        timestamp = check_cosignature(body, line, witness_verifier(witness.id, witness.public_key))
+        skew = self.skew.total_seconds()
+        if timestamp > self.clock().timestamp() + skew:
+            raise ClockSkew(f"cosignature time {timestamp} is in the future")
+        if timestamp < parse_ts(row.ts).timestamp() - skew:
+            raise ClockSkew(f"cosignature time {timestamp} precedes checkpoint {size}")
+        canonical = parse_cosignature_line(line).line()
+        with self.store.write() as w:
+            # Re-checked under the write lock: a key rotated or suspended meanwhile refuses.
+            if self._witness(w, party).public_key != witness.public_key:
+                raise Conflict(f"the key of witness {party} changed; cosign again")
+            w.add_cosignature(size, party, canonical, timestamp)
+
+    def cosignatures(self, size: int) -> list[str]:
+        """The stored witness cosignature lines of the checkpoint of ``size``."""
+        return self.store.cosignatures(size)
 
     def entry(self, seq: int) -> bytes:
         data = self.store.entry(seq) if seq >= 0 else None

@@ -663,3 +663,35 @@ def monitor(ctx: click.Context, once: bool, interval: float) -> None:
                 if once:
                     return
                 time.sleep(interval)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Cosign the current checkpoint, then stop.")
+@click.option("--interval", type=click.FloatRange(0.5, 3600), default=30.0, show_default=True)
+@click.pass_context
+def witness(ctx: click.Context, once: bool, interval: float) -> None:
+    """Witness the log (auditors): fetch its checkpoint, check it against the last one this
+    witness cosigned (signature, consistency proof), cosign it (c2sp.org/tlog-cosignature)
+    and hand the cosignature to the server. An inconsistent checkpoint is refused, never
+    cosigned, and reported as an attack (exit 1)."""
+    import time
+
+    from chainledger.witness import cosign_checkpoint
+
+    with _errors():
+        info, key = _unlocked(ctx)
+        if info.role != "auditor":
+            fail("only an auditor's wallet witnesses the log")
+        home = Path(ctx.obj["home"])
+        # The witness keeps its own record of what it cosigned: its trust store.
+        with LedgerClient(ctx.obj["server"], TrustStore(home / "witness.json")) as client:
+            signer = RequestSigner(info.party, key)
+            while True:
+                note, cp = client.checkpoint_note()  # refuses rollback and forks
+                line = cosign_checkpoint(note, info.party, key, int(time.time()))
+                result = client.cosign(signer, cp.size, line)
+                click.echo(f"cosigned {cp.origin} size {cp.size} root {cp.root.hex()} "
+                           f"({result.get('cosignatures', '?')} cosignatures)")  # fmt: skip
+                if once:
+                    return
+                time.sleep(interval)

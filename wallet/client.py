@@ -382,6 +382,23 @@ class LedgerClient:
             row["verified"] = True
         return rows
 
+    def checkpoint_note(self) -> tuple[str, Checkpoint]:
+        """As `checkpoint`, with the note text as served (cosignatures included)."""
+        note = self._call("GET", "/v1/checkpoint").text
+        cp = self.checkpoint()
+        if self._open(note).size > cp.size:  # the log grew between the two fetches
+            note = self._call("GET", "/v1/checkpoint").text
+        if self._open(note) != cp:
+            raise AttackDetected("the server served two different checkpoints in a row")
+        return note, cp
+
+    def cosign(self, signer: RequestSigner, size: int, line: str) -> dict[str, Any]:
+        """Hand the server a witness cosignature of its checkpoint of ``size``."""
+        result: dict[str, Any] = self._json(
+            "POST", "/v1/cosignatures", json={"size": size, "line": line}, auth=signer
+        )
+        return result
+
     def entries(self, signer: RequestSigner, start: int, limit: int) -> list[str]:
         """Raw entries from ``start`` (unverified: see `wallet.monitor`)."""
         got = self._json("GET", "/v1/entries", params={"start": start, "limit": limit}, auth=signer)

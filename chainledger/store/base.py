@@ -6,6 +6,10 @@ checkpoints (append-only), and the projections (current state derived from the
 entries, which can be rebuilt from them). Writes happen only inside `Store.write`,
 one exclusive transaction per batch, committed durably before it returns.
 
+Beside the log it keeps witnesses' cosignatures of checkpoints: not entries, not
+derived from them, and replaceable (a witness's newer cosignature of a size
+replaces its older one).
+
 Nothing backend-specific leaks through this interface: SQLite today, a second
 backend later runs the same contract test suite.
 """
@@ -105,6 +109,10 @@ class LogReader(Protocol):
 
     def party(self, party_id: str) -> PartyRow | None: ...
 
+    def cosignatures(self, size: int) -> list[str]:
+        """The stored cosignature lines of the checkpoint of ``size``, ordered by witness."""
+        ...
+
     def projection_snapshot(self) -> dict[str, list[tuple[object, ...]]]:
         """Every projection table's rows in primary-key order, to compare two stores."""
         ...
@@ -122,6 +130,15 @@ class LogWriter(LogReader, Protocol):
     def add_checkpoint(self, row: CheckpointRow) -> None: ...
 
     def put_party(self, row: PartyRow) -> None: ...
+
+    def add_cosignature(self, size: int, witness: str, line: str, timestamp: int) -> bool:
+        """Store ``witness``'s cosignature ``line`` of the checkpoint of ``size``.
+
+        One per (size, witness): an existing one is replaced only by a strictly
+        newer ``timestamp``. Returns whether ``line`` was stored. Checks nothing
+        else (the ledger verifies the line before calling).
+        """
+        ...
 
 
 class StateReader(LogReader, ProjectionReader, VaultStore, BindingStore, Protocol):

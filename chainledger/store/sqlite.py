@@ -8,7 +8,8 @@ serialized by the database rather than by a home-made lock.
 
 Append-only: triggers refuse UPDATE and DELETE on entries, nodes and
 checkpoints. (An attacker with the file can drop them; that is what `verify`
-is for.)
+is for.) Witness cosignatures are outside the log and not append-only: a
+witness's newer cosignature of a size replaces its older one.
 
 Schema changes are named migrations (`chainledger.store.sqlite_schema`), applied
 under the write lock when a store is opened.
@@ -157,6 +158,12 @@ class _Reads(ProjectionReads):
         )
         return [_party(r) for r in rows]
 
+    def cosignatures(self, size: int) -> list[str]:
+        rows = self._c().execute(
+            "SELECT line FROM cosignatures WHERE size = ? ORDER BY witness", (size,)
+        )
+        return [line for (line,) in rows]
+
     def projection_snapshot(self) -> dict[str, list[tuple[object, ...]]]:
         return {
             table: [tuple(r) for r in self._c().execute(f"SELECT * FROM {table} ORDER BY {pk}")]
@@ -207,6 +214,15 @@ class _Writer(_Reads, ProjectionWrites):
             "INSERT INTO checkpoints (size, root, note, ts) VALUES (?, ?, ?, ?)",
             (row.size, row.root, row.note, row.ts),
         )
+
+    def add_cosignature(self, size: int, witness: str, line: str, timestamp: int) -> bool:
+        cur = self._c().execute(
+            "INSERT INTO cosignatures (size, witness, line, timestamp) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (size, witness) DO UPDATE SET line = excluded.line, "
+            "timestamp = excluded.timestamp WHERE excluded.timestamp > cosignatures.timestamp",
+            (size, witness, line, timestamp),
+        )
+        return cur.rowcount > 0
 
     def put_party(self, row: PartyRow) -> None:
         self._cache.put("party", row.id, row)

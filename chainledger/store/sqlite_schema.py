@@ -89,10 +89,22 @@ def _m0002_domain(db: Database) -> None:
     db.execute("CREATE TABLE bindings (keyed_hash BLOB PRIMARY KEY, party TEXT NOT NULL)")
 
 
+def _m0003_cosignatures(db: Database) -> None:
+    # Witness cosignatures of checkpoints (chainledger.witness): not ledger entries and not
+    # projections (nothing derives them from the log), so not append-only either: a witness's
+    # newer cosignature of the same size replaces its older one. ``line`` is the C2SP
+    # signature line, ``timestamp`` its cosignature time (Unix seconds).
+    db.execute(
+        "CREATE TABLE cosignatures (size INTEGER NOT NULL, witness TEXT NOT NULL, "
+        "line TEXT NOT NULL, timestamp INTEGER NOT NULL, PRIMARY KEY (size, witness))"
+    )
+
+
 #: In order; never edit one that has shipped: add another.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_log", _m0001_log),
     ("0002_domain", _m0002_domain),
+    ("0003_cosignatures", _m0003_cosignatures),
 ]
 
 
