@@ -387,9 +387,13 @@ def test_ts_round_trip(when: datetime) -> None:
     assert when - parsed < timedelta(milliseconds=1)
 
 
-@given(a=st.datetimes(timezones=st.just(UTC)), b=st.datetimes(timezones=st.just(UTC)))
+_FOUR_DIGIT_YEARS = st.datetimes(min_value=datetime(1000, 1, 1), timezones=st.just(UTC))
+
+
+@given(a=_FOUR_DIGIT_YEARS, b=_FOUR_DIGIT_YEARS)
 def test_ts_text_order_is_time_order(a: datetime, b: datetime) -> None:
-    assume(a.year >= 1000 and b.year >= 1000)
+    # Generated within four-digit years rather than filtered (filtering made the health
+    # check fail now and then).
     assert (format_ts(a) < format_ts(b)) == (parse_ts(format_ts(a)) < parse_ts(format_ts(b)))
 
 
