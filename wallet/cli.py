@@ -49,6 +49,14 @@ def _errors() -> Iterator[None]:
         yield
     except VerificationError as exc:
         fail(f"ATTACK DETECTED: {exc}", 1)
+    except ServerRefused as exc:
+        receipt = exc.receipt
+        recorded = (
+            f"; the refusal is recorded at seq {receipt['seq']} (receipt verified)"
+            if exc.verified and isinstance(receipt, dict)
+            else ""
+        )
+        fail(f"refused by the server: {exc}{recorded}")
     except ChainledgerError as exc:
         fail(str(exc))
     except OSError as exc:

@@ -76,6 +76,8 @@ class ServerRefused(ChainledgerError):
         self.status = status
         self.problem = dict(problem)
         self.reason = reason
+        #: True once the client verified the receipt of the refusal's own entry.
+        self.verified = False
 
     @property
     def receipt(self) -> Any:
@@ -270,7 +272,16 @@ class LedgerClient:
     def read(self, statement: Mapping[str, Any]) -> VerifiedRead:
         """A counter's read, verified: disclosures against the issuer-signed digests, the
         issuer's signature, the issue entry's inclusion, the read's receipt."""
-        body = self._json("POST", "/v1/reads", json=statement)
+        try:
+            body = self._json("POST", "/v1/reads", json=statement)
+        except ServerRefused as refused:
+            # A refused read is recorded: its receipt must verify like any other.
+            if refused.receipt is not None:
+                entry, _, _ = self.verify_receipt(refused.receipt)
+                if entry.kind != "access.denied":
+                    raise AttackDetected("the refusal's receipt is for another entry") from None
+                refused.verified = True
+            raise
         if not isinstance(body, dict):
             raise AttackDetected("the read's answer is not a JSON object")
         entry, receipt, cp = self.verify_receipt(body.get("receipt"))

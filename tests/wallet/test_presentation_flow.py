@@ -95,7 +95,7 @@ def test_qr_round_trip_and_history(world: Any, tmp_path: Path) -> None:
     assert got["values"] == {"name": values["name"], "id_number": id_number}
 
     # One time only: the same code again is refused, recorded, and said in one line.
-    line = one_line_error(run(counter_home, url, "read", token), 2, "403")
+    line = one_line_error(run(counter_home, url, "read", token), 2, "403", "recorded at seq")
     assert "grant_exhausted" in line or "replay" in line
 
     r = run(citizen_home, url, "history", "--json")
