@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from chainledger.crypto import party_id
 from chainledger.domain import Domain, domain_rules, secrets_path
 from chainledger.errors import ChainledgerError, LedgerCorrupt
 from chainledger.ledger import DEFAULT_ORIGIN, Ledger, key_path
@@ -244,6 +245,43 @@ def demo(db: Path, scale: str, rng_seed: int) -> None:
         f"{report.authorized} authorized, {report.grants} grants, {report.reads} reads, "
         f"{report.refusals} refusals, {report.erasures} erasures; keys in {report.keys_dir}"
     )
+
+
+@main.command()
+@db_option
+@click.option(
+    "--request", "request_file", type=click.Path(dir_okay=False, path_type=Path),
+    required=True, help="The registration request `wallet init` printed (JSON).",
+)  # fmt: skip
+@click.option("--name", default="", help="Display name (issuers, counters, auditors).")
+@click.option("--attrs", default="{}", help="Role attributes as JSON (e.g. counter_type).")
+@click.option("--real-id", default=None, help="Holders: the identifier checked at the desk.")
+def register(db: Path, request_file: Path, name: str, attrs: str, real_id: str | None) -> None:
+    """Approve and register a party from its wallet's registration request (the platform
+    signs it; a holder's real-world identifier is bound by keyed hash, off the ledger)."""
+    from chainledger.encoding import b64decode
+
+    _exists(db)
+    try:
+        request = json.loads(request_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"cannot read the request: {exc.strerror or exc}: {request_file}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        fail("the request must be JSON")
+    reg = request.get("registration", request) if isinstance(request, dict) else None
+    try:
+        attributes = json.loads(attrs)
+    except json.JSONDecodeError:
+        fail("--attrs must be JSON")
+    if not isinstance(reg, dict) or not {"public_key", "role", "pop"} <= set(reg):
+        fail("the request must hold public_key, role and pop")
+    if not isinstance(attributes, dict):
+        fail("--attrs must be a JSON object")
+    with _open_domain(db) as domain:
+        key = b64decode(reg["public_key"], "public_key", 32)
+        receipt = domain.register(key, str(reg["role"]), name=name, attrs=attributes,
+                                  pop=str(reg["pop"]), real_id=real_id)  # fmt: skip
+    click.echo(f"registered {party_id(key)} as {reg['role']} at seq {receipt.seq}")
 
 
 @main.command()

@@ -396,6 +396,7 @@ COMMANDS: list[list[Any]] = [
     ["audit", "anomalies", "--key", "auditor.key"],
     ["audit", "report", "--key", "auditor.key"],
     ["serve"],
+    ["register", "--request", "request.json"],
 ]
 
 

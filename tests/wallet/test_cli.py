@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -124,3 +125,37 @@ def test_checkpoint_pins_then_detects_a_rollback(world: Any, tmp_path: Path) -> 
     trust["checkpoint"] = note
     (home / "trust.json").write_text(json.dumps(trust))
     one_line_error(run(home, url, "checkpoint"), 1, "ATTACK DETECTED", "rollback")
+
+
+def test_the_platform_approves_a_wallets_registration_request(world: Any, tmp_path: Path) -> None:
+    _, db, url, _ = world
+    home = tmp_path / "kiosk"
+    r = run(home, url, "init", "--role", "counter")
+    assert r.returncode == 0, r.stderr
+    request = tmp_path / "request.json"
+    request.write_text(r.stdout)
+    party = json.loads(r.stdout)["party"]
+    from support import chainledger_exe
+
+    def register(*args: str) -> Any:
+        return subprocess.run([chainledger_exe(), "register", "--db", str(db), *args],
+                              capture_output=True, text=True)  # fmt: skip
+
+    size = int(httpx.get(url + "/healthz").json()["size"])
+    bad = register("--request", str(request), "--name", "自助终端", "--attrs", "[1]")
+    assert bad.returncode == 2
+    assert "--attrs" in bad.stderr
+    forged = tmp_path / "forged.json"
+    data = json.loads(r.stdout)
+    data["registration"]["pop"] = data["registration"]["pop"][::-1]
+    forged.write_text(json.dumps(data))
+    refused = register("--request", str(forged), "--name", "自助终端",
+                       "--attrs", '{"counter_type": "self_service_kiosk"}')  # fmt: skip
+    assert refused.returncode == 2, refused
+    assert int(httpx.get(url + "/healthz").json()["size"]) == size
+    done = register("--request", str(request), "--name", "自助终端",
+                    "--attrs", '{"counter_type": "self_service_kiosk"}')  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert party in done.stdout
+    got = httpx.get(f"{url}/v1/parties/{party}").json()
+    assert (got["role"], got["attrs"]) == ("counter", {"counter_type": "self_service_kiosk"})
