@@ -703,3 +703,22 @@ def witness(ctx: click.Context, once: bool, interval: float) -> None:
                 if once:
                     return
                 time.sleep(interval)
+
+
+@main.command()
+@click.pass_context
+def vkey(ctx: click.Context) -> None:
+    """This wallet's public verifier keys in the C2SP form (name+keyid+base64): for signed
+    notes (Ed25519), and, for an auditor, as a witness (timestamped cosignatures)."""
+    from chainledger.note import ALG_ED25519, Verifier, key_id
+    from chainledger.witness import witness_verifier
+
+    with _errors():
+        info = Keystore(ctx.obj["home"]).info()
+    note_key = Verifier(
+        info.party, key_id(info.party, ALG_ED25519, info.public_key), ALG_ED25519,
+        info.public_key,
+    )  # fmt: skip
+    click.echo(f"note     {note_key.vkey()}")
+    if info.role == "auditor":
+        click.echo(f"witness  {witness_verifier(info.party, info.public_key).vkey()}")

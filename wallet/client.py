@@ -137,6 +137,8 @@ class LedgerClient:
         suite: HashSuite = SUITES["sha256"],
         timeout: float = 30.0,
     ) -> None:
+        if vkey is not None:
+            parse_verifier_key(vkey)  # a malformed key is a mistake, not an attack
         state = trust.load()
         pinned = state.get("vkey")
         if vkey is not None and pinned is not None and vkey != pinned:

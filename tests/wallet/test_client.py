@@ -183,4 +183,4 @@ def test_a_pinned_key_cannot_be_swapped(world: Any, tmp_path: Path) -> None:
 
     other = Signer("chainledger.localhost/ledger", generate_key(lambda n: b"\x07" * n))
     with pytest.raises(AttackDetected):
-        LedgerClient(url, TrustStore(tmp_path / "trust.json"), vkey=other.verifier().vkey)
+        LedgerClient(url, TrustStore(tmp_path / "trust.json"), vkey=other.verifier().vkey())

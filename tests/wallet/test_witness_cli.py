@@ -74,3 +74,15 @@ def test_witness_refuses_an_inconsistent_checkpoint(world: Any) -> None:
     before = httpx.get(url + "/v1/checkpoint").text
     one_line_error(run(home, url, "witness", "--once"), 1, "ATTACK DETECTED")
     assert httpx.get(url + "/v1/checkpoint").text == before
+
+
+def test_vkey_exports_the_witness_key_that_verifies_its_cosignatures(world: Any) -> None:
+    cast, _, url, tmp = world
+    home = home_of(tmp, url, "auditor-vkey", cast.auditor.key, "auditor")  # a fresh witness
+    assert run(home, url, "witness", "--once").returncode == 0
+    lines = dict(line.split(None, 1) for line in run(home, url, "vkey").stdout.splitlines())
+    from chainledger.note import parse_verifier_key
+
+    verifier = parse_verifier_key(lines["witness"].strip())
+    open_checkpoint(httpx.get(url + "/v1/checkpoint").text, [verifier])
+    assert lines["note"].startswith(cast.auditor.id + "+")
