@@ -4,10 +4,12 @@ Exit status: 0 success; 1 the server's answer did not verify (an attack, named a
 such); 2 bad arguments, a wrong passphrase, an unreachable server or a refusal
 (one line on stderr). The passphrase comes from ``WALLET_PASSPHRASE`` or a prompt.
 
-Commands so far: ``init``, ``whoami``, ``checkpoint``; for holders ``assets``,
-``grant``, ``grants``, ``revoke``, ``present`` (a one-time QR) and ``history``;
-for counters ``read TOKEN`` or ``read --image QR.png``. All of them go through
-`wallet.client.LedgerClient`, which verifies every answer.
+Every party: ``init``, ``import``, ``whoami``, ``vkey``, ``rotate``, ``checkpoint``.
+Holders: ``assets``, ``grant``, ``grants``, ``revoke``, ``present`` (a one-time QR),
+``history``, ``erase``. Counters: ``read`` (a token, a QR image or a standing grant),
+``sheet``. Issuers: ``issue`` (CSV), ``revoke-asset``. Auditors: ``audit``,
+``witness``, ``monitor``. All of them go through `wallet.client.LedgerClient`, which
+verifies every answer. Not yet here: the offline mode of the counter.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from chainledger.encoding import b64encode
 from chainledger.errors import ChainledgerError, VerificationError
 from chainledger.grants import create_fields, grant_id, secret_hash
 from chainledger.parties import pop_message
+from chainledger.receipt import Receipt
 from chainledger.statement import make_statement, sign_statement
 from wallet.client import LedgerClient, ServerRefused, TrustStore
 from wallet.httpsig import RequestSigner
@@ -146,9 +149,7 @@ def checkpoint(ctx: click.Context) -> None:
 def history(ctx: click.Context, as_json: bool) -> None:
     """Every read and refused read of my data, each proved to be in the log."""
     with _errors():
-        store = Keystore(ctx.obj["home"])
-        info = store.info()
-        key = store.unlock(_passphrase())
+        info, key = _unlocked(ctx)
         with _client(ctx) as client:
             rows = client.history(RequestSigner(info.party, key), info.party)
     if as_json:
@@ -354,7 +355,7 @@ def read_cmd(
                     fail("--grant needs --asset and --scenario")
                 sc = client.scenario(scenario)
                 names = _csv(fields) if fields else None
-                statement = _standing_read(client, sc, grant_id_, asset, names)
+                statement = _standing_read(sc, grant_id_, asset, names)
             else:
                 p = Presentation.parse(decode_image(image) if image else str(token))
                 statement = read_fields(p.grant, p.asset, list(p.fields), p.purpose, p.secret)
@@ -371,10 +372,10 @@ def read_cmd(
 
 
 def _standing_read(
-    client: LedgerClient, sc: dict[str, Any], grant: str, asset: str, names: list[str] | None
+    sc: dict[str, Any], grant: str, asset: str, names: list[str] | None
 ) -> dict[str, Any]:
-    """The fields of a read under a standing grant: the scenario's fields for the asset's
-    class unless ``names`` narrows them (the class comes from the asset's status)."""
+    """The fields of a read under a standing grant: ``names``, or every field the scenario
+    reads when it reads one class only."""
     if names is None:
         reads = sc["reads"]
         if len(reads) == 1:
@@ -413,9 +414,9 @@ def sheet(
                 try:
                     result = _read_one(client, info, key, fields)
                 except ServerRefused as refused:
-                    if refused.receipt is None:
+                    if not refused.verified:  # not recorded: the sheet cannot list it
                         raise
-                    _, receipt, _ = client.verify_receipt(refused.receipt)
+                    receipt = Receipt.from_json(refused.receipt)  # verified by client.read
                     outcome, values = "denied", {"refused": refused.reason}
                 else:
                     receipt, outcome, values = result.receipt, "read", result.values

@@ -169,3 +169,22 @@ def test_skill_subsidy_application(demo: Demo) -> None:
     assert [i["outcome"] for i in items] == ["read"] * 3
     mine = [r for r in d.history(holder) if r["counter"] == counter["id"]]
     assert sorted(r["cls"] for r in mine) == sorted(classes)
+
+
+def test_a_sheet_lists_a_refused_read_with_its_recorded_refusal(demo: Demo) -> None:
+    d = demo
+    staff = d.holders("person")[5]
+    counter = d.counter("market_regulation_window")
+    cert = d.ensure(staff, "health_certificate")
+    gid = d.wallet(staff, "grant", "--counter", counter["id"], "--scenario",
+                   "hygiene_licence_application", "--asset", cert).split()[0]  # fmt: skip
+    d.wallet(staff, "revoke", gid)
+    fields = ",".join(SCENARIOS["hygiene_licence_application"]["reads"]["health_certificate"])
+    out = json.loads(d.wallet(counter, "sheet", "--application", "hygiene_licence",
+                              "--scenario", "hygiene_licence_application", "--json",
+                              "--read", f"{gid}:{cert}:{fields}"))  # fmt: skip
+    assert out["items"] == [
+        {"asset": cert, "outcome": "denied", "values": {"refused": "grant_revoked"}}
+    ]
+    refusals = [r for r in d.history(staff) if r["outcome"] == "denied"]
+    assert refusals[-1]["reason"] == "grant_revoked"
