@@ -1,5 +1,8 @@
 """``chainledger``: the operator's and auditor's command line.
 
+No HTTP here: ``chainledger serve`` is added by `api.cli` (the console script), so
+this package imports nothing from api/ or wallet/.
+
 Exit status: 0 success; 1 ``verify`` found the ledger corrupt; 2 bad arguments
 or refused input (one line on stderr, nothing changed).
 """
@@ -53,6 +56,13 @@ def _errors() -> Iterator[None]:
 def _exists(db: Path) -> None:
     if not db.exists():
         fail(f"no ledger database at {db} (create one with `chainledger init --db {db}`)")
+
+
+def require_ledger(db: Path) -> None:
+    """Exit with one line unless ``db`` is a ledger whose platform key opens it (for
+    commands that hand the database to another program, such as ``serve``)."""
+    with _open(db, writable=True):
+        pass
 
 
 @contextmanager
@@ -417,51 +427,3 @@ def audit_report(
     else:
         out.write_text(text, encoding="utf-8")
         click.echo(f"wrote {out}", err=True)
-
-
-@main.command()
-@db_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Server processes, all on this one ledger (one chain: each batch is one transaction).",
-)
-def serve(db: Path, host: str, port: int, workers: int) -> None:
-    """Serve the ledger over HTTP (the API in the `api` package, run by uvicorn)."""
-    import os
-
-    import uvicorn
-
-    _exists(db)
-    with _open(db, writable=True):
-        pass  # fail here, with one line, on a bad database or key file
-    os.environ["CHAINLEDGER_DB"] = str(db.resolve())
-    # The server is found by name: the ledger package stays free of HTTP code.
-    uvicorn.run(
-        "api.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,  # the app writes its own structured access log
-        log_config=_log_config(),
-        timeout_graceful_shutdown=30,
-    )
-
-
-def _log_config() -> dict[str, Any]:
-    from uvicorn.config import LOGGING_CONFIG
-
-    config: dict[str, Any] = json.loads(json.dumps(LOGGING_CONFIG))
-    config["formatters"]["plain"] = {"format": "%(asctime)s %(name)s %(message)s"}
-    config["handlers"]["plain"] = {
-        "class": "logging.StreamHandler",
-        "formatter": "plain",
-        "stream": "ext://sys.stderr",
-    }
-    config["loggers"]["chainledger"] = {"handlers": ["plain"], "level": "INFO", "propagate": False}
-    return config

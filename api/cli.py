@@ -1,0 +1,59 @@
+"""The ``chainledger`` console script: the operator CLI of `chainledger.cli` plus
+``chainledger serve``, the one command that needs the HTTP server (kept here so that
+the ledger package imports no HTTP code)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chainledger.cli import db_option, main, require_ledger
+
+__all__ = ["main"]
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes, all on this one ledger (one chain: each batch is one transaction).",
+)
+def serve(db: Path, host: str, port: int, workers: int) -> None:
+    """Serve the ledger over HTTP (the API in the `api` package, run by uvicorn)."""
+    import uvicorn
+
+    require_ledger(db)  # one line and exit 2 on a missing or bad database or key file
+    os.environ["CHAINLEDGER_DB"] = str(db.resolve())  # read by each worker's app factory
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # the app writes its own structured access log
+        log_config=_log_config(),
+        timeout_graceful_shutdown=30,
+    )
+
+
+def _log_config() -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = json.loads(json.dumps(LOGGING_CONFIG))
+    config["formatters"]["plain"] = {"format": "%(asctime)s %(name)s %(message)s"}
+    config["handlers"]["plain"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "plain",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["chainledger"] = {"handlers": ["plain"], "level": "INFO", "propagate": False}
+    return config
