@@ -177,6 +177,18 @@ def _sign(
     return sign_statement(stmt, signing_key).to_wire()
 
 
+def _classes_of(
+    client: LedgerClient, info: StoredKey, key: Ed25519PrivateKey, asset_ids: tuple[str, ...]
+) -> dict[str, str]:
+    """The class of each of this wallet's ``asset_ids`` (each verified); exits on one that
+    is not this wallet's."""
+    mine = {a["id"]: a["cls"] for a in client.assets(RequestSigner(info.party, key), info.party)}
+    for aid in asset_ids:
+        if aid not in mine:
+            fail(f"{aid} is not one of this wallet's assets")
+    return {aid: str(mine[aid]) for aid in asset_ids}
+
+
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
@@ -219,12 +231,8 @@ def grant(
         info, key = _unlocked(ctx)
         with _client(ctx) as client:
             sc = client.scenario(scenario)
-            mine = {a["id"]: a for a in client.assets(RequestSigner(info.party, key), info.party)}
             scope: dict[str, list[str]] = {}
-            for aid in asset_ids:
-                if aid not in mine:
-                    fail(f"{aid} is not one of this wallet's assets")
-                cls = mine[aid]["cls"]
+            for cls in _classes_of(client, info, key, asset_ids).values():
                 scope[cls] = _csv(fields) if fields else list(sc["reads"].get(cls, []))
             now = system_clock()
             stmt = _sign(info, key, "grant.create", **create_fields(
@@ -289,10 +297,7 @@ def present(
         info, key = _unlocked(ctx)
         with _client(ctx) as client:
             sc = client.scenario(scenario)
-            mine = {a["id"]: a for a in client.assets(RequestSigner(info.party, key), info.party)}
-            if asset_id not in mine:
-                fail(f"{asset_id} is not one of this wallet's assets")
-            cls = mine[asset_id]["cls"]
+            cls = _classes_of(client, info, key, (asset_id,))[asset_id]
             chosen = _csv(fields) if fields else list(sc["reads"].get(cls, []))
             secret = os.urandom(32)
             now = system_clock()

@@ -205,6 +205,10 @@ class LedgerClient:
     def checkpoint(self) -> Checkpoint:
         """The server's latest checkpoint, verified and proved consistent with the last one
         this wallet saw (which it then replaces)."""
+        return self.checkpoint_note()[1]
+
+    def checkpoint_note(self) -> tuple[str, Checkpoint]:
+        """As `checkpoint`, with the note text as served (cosignatures included)."""
         note = self._call("GET", "/v1/checkpoint").text
         cp = self._open(note)
         state = self.trust.load()
@@ -214,7 +218,7 @@ class LedgerClient:
         state["vkey"] = self.vkey
         state["checkpoint"] = note
         self.trust.save(state)
-        return cp
+        return note, cp
 
     def last_checkpoint(self) -> Checkpoint | None:
         note = self.trust.load().get("checkpoint")
@@ -370,13 +374,7 @@ class LedgerClient:
         rows: list[dict[str, Any]] = self._json("GET", f"/v1/holders/{holder}/assets", auth=signer)
         cp = self.checkpoint()
         for row in rows:
-            seq = int(row["seq"])
-            got = self._json("GET", "/v1/entries", params={"start": seq, "limit": 1}, auth=signer)
-            try:
-                data = str(got["entries"][0]).encode("utf-8")
-                issue = decode_entry(data)
-            except (KeyError, IndexError, TypeError, MalformedInput) as exc:
-                raise AttackDetected(f"entry {seq} is malformed: {exc}") from None
+            issue = self._proved_entry(signer, int(row["seq"]), cp)
             s = issue.statement.stmt
             if (
                 issue.kind != "asset.issue"
@@ -385,25 +383,8 @@ class LedgerClient:
             ):
                 raise AttackDetected(f"asset {row['id']} does not match its issue entry")
             self._check_issuer(issue)
-            body = self._json("GET", "/v1/proofs/inclusion", params={"index": seq, "size": cp.size})
-            try:
-                InclusionProof.from_json(body).verify(
-                    self.suite.leaf(data), cp.root, suite=self.suite
-                )
-            except (VerificationError, MalformedInput) as exc:
-                raise AttackDetected(f"asset {row['id']} is not in the log: {exc}") from None
             row["verified"] = True
         return rows
-
-    def checkpoint_note(self) -> tuple[str, Checkpoint]:
-        """As `checkpoint`, with the note text as served (cosignatures included)."""
-        note = self._call("GET", "/v1/checkpoint").text
-        cp = self.checkpoint()
-        if self._open(note).size > cp.size:  # the log grew between the two fetches
-            note = self._call("GET", "/v1/checkpoint").text
-        if self._open(note) != cp:
-            raise AttackDetected("the server served two different checkpoints in a row")
-        return note, cp
 
     def cosign(self, signer: RequestSigner, size: int, line: str) -> dict[str, Any]:
         """Hand the server a witness cosignature of its checkpoint of ``size``."""
@@ -446,20 +427,27 @@ class LedgerClient:
 
     def _prove_row(self, signer: RequestSigner, row: dict[str, Any], cp: Checkpoint) -> None:
         seq = int(row["seq"])
-        got = self._json("GET", "/v1/entries", params={"start": seq, "limit": 1}, auth=signer)
-        try:
-            data = str(got["entries"][0]).encode("utf-8")
-            entry = decode_entry(data)
-        except (KeyError, IndexError, TypeError, MalformedInput) as exc:
-            raise AttackDetected(f"entry {seq} is malformed: {exc}") from None
-        stmt = entry.statement.stmt
+        entry = self._proved_entry(signer, seq, cp)
         kind = "access.read" if row["outcome"] == "read" else "access.denied"
+        stmt = entry.statement.stmt
         who = entry.statement.actor if kind == "access.read" else stmt.get("counter")
-        if entry.seq != seq or entry.kind != kind or who != row["counter"]:
+        if entry.kind != kind or who != row["counter"]:
             raise AttackDetected(f"history row {seq} does not match its entry")
+        row["proof"] = "verified"
+
+    def _proved_entry(self, signer: RequestSigner, seq: int, cp: Checkpoint) -> Entry:
+        """Entry ``seq``, fetched and proved to be leaf ``seq`` of the tree of ``cp``."""
+        entries = self.entries(signer, seq, 1)
+        try:
+            data = entries[0].encode("utf-8")
+            entry = decode_entry(data)
+        except (IndexError, MalformedInput) as exc:
+            raise AttackDetected(f"entry {seq} is malformed: {exc}") from None
+        if entry.seq != seq:
+            raise AttackDetected(f"the server sent entry {entry.seq} for entry {seq}")
         body = self._json("GET", "/v1/proofs/inclusion", params={"index": seq, "size": cp.size})
         try:
             InclusionProof.from_json(body).verify(self.suite.leaf(data), cp.root, suite=self.suite)
         except (VerificationError, MalformedInput) as exc:
-            raise AttackDetected(f"history row {seq} is not in the log: {exc}") from None
-        row["proof"] = "verified"
+            raise AttackDetected(f"entry {seq} is not in the log: {exc}") from None
+        return entry
