@@ -49,9 +49,11 @@ async def signed_caller(request: Request, server: Srv) -> PartyRow:
     """The party whose RFC 9421 signature covers this request (method, path, query and
     the body's Content-Digest), with its nonce claimed once; must be active."""
     body = await request.body()
+    looked_up: dict[str, PartyRow] = {}
 
     def resolve_key(party_id: str) -> bytes:
-        return _party(server, party_id).public_key
+        looked_up[party_id] = _party(server, party_id)
+        return looked_up[party_id].public_key
 
     def check() -> str:
         return verify_request(
@@ -82,7 +84,7 @@ async def signed_caller(request: Request, server: Srv) -> PartyRow:
         )
         raise Refused(reason, str(exc), receipt) from None
     server.limiter.take(party_id)
-    party = _party(server, party_id)
+    party = looked_up[party_id]  # the row whose key verified the signature
     if party.status != "active":
         raise NotAllowed(f"party {party_id} is {party.status}")
     request.state.party = party_id

@@ -33,8 +33,6 @@ import os
 import platform
 import random
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,7 +41,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +49,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from api_support import RunningServer, serve
 from bench_log import pct
 from domain_support import Actor, key, make_cast
 
@@ -149,59 +147,6 @@ def build_ledger(db: Path, holders: int, reads: list[int]) -> tuple[list[list[by
 # --- the server -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def log_lines(self) -> list[str]:
-        return self.log.read_text(encoding="utf-8", errors="replace").splitlines()
-
-
-@contextmanager
-def serve(db: Path, timeout: float = 60.0) -> Iterator[Server]:
-    """``chainledger serve`` (1 worker) in a child process, until /healthz answers; it is
-    stopped (SIGTERM, then SIGKILL) whatever happens."""
-    port = free_port()
-    log = db.with_name("server.log")
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [CLI, "serve", "--db", str(db), "--port", str(port), "--workers", "1"],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **SERVER_ENV},
-            start_new_session=True,
-        )  # fmt: skip
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("server exited early:\n" + "\n".join(server.log_lines()))
-            try:
-                if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start:\n" + "\n".join(server.log_lines()))
-            time.sleep(0.1)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)  # its own session: the server's group
-                process.wait()
-
-
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -236,7 +181,7 @@ def machine_busy_seconds() -> float:
     return (sum(parts) - parts[3] - parts[4]) / TICK
 
 
-def sequencer_counts(server: Server) -> tuple[float, float]:
+def sequencer_counts(server: RunningServer) -> tuple[float, float]:
     """(appends, batches) of the server's sequencer, from its /metrics."""
     text = httpx.get(server.url + "/metrics", timeout=10).text
     found = {}
@@ -248,7 +193,7 @@ def sequencer_counts(server: Server) -> tuple[float, float]:
 
 
 @contextmanager
-def cpu_meter(server: Server, out: dict[str, Any]) -> Iterator[None]:
+def cpu_meter(server: RunningServer, out: dict[str, Any]) -> Iterator[None]:
     """Adds client, server and machine CPU use (in cores) over the block to ``out``, and the
     sequencer's mean batch size."""
     pid = server.process.pid
@@ -283,7 +228,7 @@ def latency_summary(lat_s: list[float]) -> dict[str, Any]:
 
 
 def python_run(
-    server: Server, bodies: list[bytes] | None, seconds: float, *, shared_pool: bool = False
+    server: RunningServer, bodies: list[bytes] | None, seconds: float, *, shared_pool: bool = False
 ) -> dict[str, Any]:
     """32 closed-loop workers for ``seconds``, or until ``bodies`` (reads, each sent once)
     run out; ``bodies=None`` sends GET /bench/hello.
@@ -459,7 +404,7 @@ def find_wrk(install: bool) -> tuple[str | None, str]:
 
 
 def wrk_run(
-    wrk: str, server: Server, script: Path, bodies_file: Path | None, seconds: float
+    wrk: str, server: RunningServer, script: Path, bodies_file: Path | None, seconds: float
 ) -> dict[str, Any]:
     cmd = [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
            "-s", str(script), server.url]  # fmt: skip
@@ -686,7 +631,7 @@ def main() -> None:
                   f"p99 {r['p99_ms']} ms, failures {h['failures']} + {r['failures']}",
                   file=sys.stderr)  # fmt: skip
 
-        with serve(db) as server:
+        with serve(db, env=SERVER_ENV) as server:
             print("warm-up", file=sys.stderr)
             warm_up = {
                 "hello": python_run(server, None, 1.0),
@@ -715,7 +660,7 @@ def main() -> None:
             show("python, shared pool", shared)
             alive = server.process.poll() is None
             health = httpx.get(server.url + "/healthz", timeout=5).status_code if alive else None
-        log = server.log_lines()
+        log = server.log_text().splitlines()
         server_exit = server.process.returncode
     words = ("Traceback", "ERROR", "Error", "Exception", "exception", " 500")
     bad_lines = [line for line in log if any(w in line for w in words)]

@@ -1,4 +1,5 @@
-"""Helpers for API tests: a real uvicorn server on a free port, and signed clients."""
+"""Helpers for API tests (and the HTTP benchmark): a real uvicorn server on a free port,
+and signed clients."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def serve(
             [chainledger_exe(), "serve", "--db", str(db), "--port", str(port),
              "--workers", str(workers)],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            start_new_session=True,  # its own process group: workers go with it
         )  # fmt: skip
     server = RunningServer(f"http://127.0.0.1:{port}", process, log)
     try:
@@ -71,7 +73,7 @@ def serve(
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
 
