@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +86,20 @@ def signed(actor: Any, kind: str, **fields: Any) -> dict[str, Any]:
 def signer(actor: Any) -> RequestSigner:
     """RFC 9421 signing as ``actor`` for an httpx client."""
     return RequestSigner(actor.id, actor.key)
+
+
+def grant_statement(cast: Any, max_uses: int = 1) -> dict[str, Any]:
+    """A fresh ``grant.create`` by the cast's citizen to its bus counter (name only)."""
+    from chainledger.clock import format_ts
+    from chainledger.grants import create_fields
+
+    now = datetime.now(UTC)
+    return signed(
+        cast.citizen, "grant.create",
+        **create_fields(
+            scenario="bus_ticket", purpose="ticket_purchase",
+            scope={"resident_id_card": ["name"]}, grantee=cast.bus.id,
+            not_before=format_ts(now - timedelta(minutes=1)),
+            expires=format_ts(now + timedelta(hours=1)), max_uses=max_uses,
+        ),
+    )  # fmt: skip

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from api_support import serve, signed, signer
-from domain_support import Cast, make_cast
+from domain_support import Cast
 from support import chainledger_exe
 
 from chainledger.access import read_fields
@@ -28,14 +27,6 @@ from chainledger.receipt import Receipt
 from chainledger.sheets import sheet_fields
 
 SUITE = SUITES["sha256"]
-
-
-@pytest.fixture
-def cast_db(tmp_path: Path) -> tuple[Cast, Path]:
-    db = tmp_path / "ledger.db"
-    cast = make_cast(db)
-    cast.domain.close()
-    return cast, db
 
 
 class Client:

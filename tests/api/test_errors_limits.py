@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from api_support import signed, signer
-from domain_support import Cast, make_cast
+from domain_support import Cast
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -25,14 +25,6 @@ from chainledger.entry import decode_entry
 from chainledger.receipt import Receipt
 from chainledger.statement import make_statement, sign_statement
 from wallet.httpsig import RequestSigner
-
-
-@pytest.fixture
-def cast_db(tmp_path: Path) -> tuple[Cast, Path]:
-    db = tmp_path / "ledger.db"
-    cast = make_cast(db)
-    cast.domain.close()
-    return cast, db
 
 
 def client(db: Path, **settings: Any) -> TestClient:

@@ -7,45 +7,20 @@ import logging
 import signal
 import subprocess
 import threading
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from api_support import grant_statement as grant
 from api_support import serve, signed, signer
-from domain_support import Cast, make_cast
 from fastapi.testclient import TestClient
 from support import chainledger_exe
 
 from api.app import create_app
 from api.settings import Settings
 from chainledger.access import read_fields
-from chainledger.clock import format_ts
-from chainledger.grants import create_fields
 from chainledger.ledger import Ledger
 from chainledger.receipt import Receipt
-
-
-@pytest.fixture
-def cast_db(tmp_path: Path) -> tuple[Cast, Path]:
-    db = tmp_path / "ledger.db"
-    cast = make_cast(db)
-    cast.domain.close()
-    return cast, db
-
-
-def grant(cast: Cast) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return signed(
-        cast.citizen, "grant.create",
-        **create_fields(
-            scenario="bus_ticket", purpose="ticket_purchase",
-            scope={"resident_id_card": ["name"]}, grantee=cast.bus.id,
-            not_before=format_ts(now - timedelta(minutes=1)),
-            expires=format_ts(now + timedelta(hours=1)), max_uses=1,
-        ),
-    )  # fmt: skip
 
 
 def metric(text: str, name: str, **labels: str) -> float:

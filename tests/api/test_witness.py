@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from domain_support import Cast, make_cast
+from domain_support import Cast
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -17,14 +17,6 @@ from chainledger.checkpoint import open_checkpoint, parse_note, verify_checkpoin
 from chainledger.crypto import public_key_bytes
 from chainledger.witness import cosign_checkpoint, witness_verifier
 from wallet.httpsig import RequestSigner
-
-
-@pytest.fixture
-def cast_db(tmp_path: Path) -> tuple[Cast, Path]:
-    db = tmp_path / "ledger.db"
-    cast = make_cast(db)
-    cast.domain.close()
-    return cast, db
 
 
 @pytest.fixture

@@ -6,35 +6,19 @@ from __future__ import annotations
 
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from api_support import serve, signed
-from domain_support import Cast, make_cast
+from api_support import grant_statement as grant
+from api_support import serve
+from domain_support import make_cast
 from support import chainledger_exe
 
-from chainledger.clock import format_ts
-from chainledger.grants import create_fields
 from chainledger.ledger import Ledger
 from chainledger.receipt import Receipt
 
 ENV = {"CHAINLEDGER_RATE_PER_SECOND": "100000", "CHAINLEDGER_RATE_BURST": "100000"}
-
-
-def grant(cast: Cast) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return signed(
-        cast.citizen, "grant.create",
-        **create_fields(
-            scenario="bus_ticket", purpose="ticket_purchase",
-            scope={"resident_id_card": ["name"]}, grantee=cast.bus.id,
-            not_before=format_ts(now - timedelta(minutes=1)),
-            expires=format_ts(now + timedelta(hours=1)), max_uses=1,
-        ),
-    )  # fmt: skip
 
 
 @pytest.mark.slow
