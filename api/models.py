@@ -151,6 +151,12 @@ class GrantModel(BaseModel):
     seq: int
 
 
+class PartyKey(BaseModel):
+    seq: int = Field(description="Seq of the entry that gave the key (register, rotate...).")
+    public_key: str = Field(description="Base64 raw Ed25519 public key.")
+    entry: str = Field(description="That entry's canonical bytes, to prove with a proof.")
+
+
 class PartyModel(BaseModel):
     id: str
     role: Literal["platform", "issuer", "holder", "counter", "auditor"]
@@ -159,6 +165,10 @@ class PartyModel(BaseModel):
     status: str
     since_seq: int
     attrs: dict[str, Any]
+    keys: list[PartyKey] = Field(
+        description="Every key the party has had, oldest first: a signature is checked "
+        "against the key in force at its entry's seq."
+    )
 
 
 class RegisterIn(BaseModel):

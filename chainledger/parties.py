@@ -16,6 +16,10 @@ id is derived from its first public key and never changes.
 * ``party.suspend`` (platform): a compromised key stops working at once;
   history is not rewritten (entries signed before stay valid).
 * ``party.reinstate`` (platform): after suspension, with a new key.
+
+Every key a party has had stays known (the ``party_keys`` projection: the seq of
+the entry that gave it, and the key), so a signature is judged by the key its
+signer had when it signed, and a client can prove that key from the log.
 """
 
 from __future__ import annotations
@@ -166,6 +170,7 @@ def _apply_register(w: StateWriter, stmt: SignedStatement, ctx: Context) -> None
     w.put_party(
         PartyRow(s["party"], s["role"], s["name"], _key(stmt), STATUS_ACTIVE, ctx.seq, s["attrs"])
     )
+    w.add_party_key(s["party"], ctx.seq, _key(stmt))
     if isinstance(ctx.attachment, Registration) and ctx.attachment.keyed_hash is not None:
         w.bind(ctx.attachment.keyed_hash, s["party"])
 
@@ -187,6 +192,7 @@ def _apply_rotate(w: StateWriter, stmt: SignedStatement, ctx: Context) -> None:
     w.put_party(
         PartyRow(party.id, party.role, party.name, _key(stmt), party.status, ctx.seq, party.attrs)
     )
+    w.add_party_key(party.id, ctx.seq, _key(stmt))
 
 
 def _target(state: StateReader, stmt: SignedStatement) -> PartyRow:
@@ -225,6 +231,7 @@ def _check_reinstate(state: StateReader, stmt: SignedStatement, ctx: Context) ->
 def _apply_reinstate(w: StateWriter, stmt: SignedStatement, ctx: Context) -> None:
     p = _target(w, stmt)
     w.put_party(PartyRow(p.id, p.role, p.name, _key(stmt), STATUS_ACTIVE, ctx.seq, p.attrs))
+    w.add_party_key(p.id, ctx.seq, _key(stmt))
 
 
 def register_fields(

@@ -242,6 +242,7 @@ def _check_genesis(state: StateReader, stmt: SignedStatement, ctx: Context) -> N
 def _apply_genesis(w: StateWriter, stmt: SignedStatement, ctx: Context) -> None:
     _, _, key = genesis_fields(stmt)
     w.put_party(PartyRow(stmt.actor, ROLE_PLATFORM, "platform", key, STATUS_ACTIVE, ctx.seq))
+    w.add_party_key(stmt.actor, ctx.seq, key)
 
 
 # --- note --------------------------------------------------------------------------------------

@@ -27,10 +27,12 @@ from chainledger.statement import SignedStatement, make_statement, sign_statemen
 class Actor:
     key: Ed25519PrivateKey
     role: str
+    #: The party id, when the key is not the party's first (after a rotation).
+    party: str | None = None
 
     @property
     def id(self) -> str:
-        return party_id(public_key_bytes(self.key))
+        return self.party or party_id(public_key_bytes(self.key))
 
     def sign(self, domain: Domain, kind: str, **fields: Any) -> SignedStatement:
         stmt = make_statement(kind, self.id, domain.ledger.clock(), os.urandom, **fields)

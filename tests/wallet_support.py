@@ -1,5 +1,5 @@
 """Helpers for wallet tests: run the `wallet` command, check one-line errors, sign as the
-platform."""
+platform, a tampering transport, and the bus-station grant and read used by several tests."""
 
 from __future__ import annotations
 
@@ -8,12 +8,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from api_support import signed
+from domain_support import Cast
 
+from chainledger.access import read_fields
+from chainledger.clock import format_ts
 from chainledger.crypto import load_private_key, party_id, public_key_bytes
+from chainledger.grants import create_fields
 from chainledger.ledger import key_path
 from wallet.httpsig import RequestSigner
 
@@ -74,3 +80,23 @@ def rewrite(response: httpx.Response, change: Callable[[Any], None]) -> httpx.Re
     body = json.loads(response.content)
     change(body)
     return httpx.Response(response.status_code, json=body, headers={"x-tampered": "1"})
+
+
+def bus_grant(cast: Cast) -> dict[str, Any]:
+    """The citizen's standing grant to the bus-station counter: name and ID number."""
+    now = datetime.now(UTC)
+    return signed(
+        cast.citizen, "grant.create",
+        **create_fields(
+            scenario="bus_ticket", purpose="ticket_purchase",
+            scope={"resident_id_card": ["name", "id_number"]}, grantee=cast.bus.id,
+            not_before=format_ts(now - timedelta(minutes=1)),
+            expires=format_ts(now + timedelta(hours=1)), max_uses=50,
+        ),
+    )  # fmt: skip
+
+
+def bus_read(cast: Cast, g: str, asset: str) -> dict[str, Any]:
+    """The bus station's signed read of the ID card ``asset`` under grant ``g``."""
+    fields = read_fields(g, asset, ["name", "id_number"], "ticket_purchase")
+    return signed(cast.bus, "access.read", **fields)

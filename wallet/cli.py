@@ -37,6 +37,7 @@ from chainledger.receipt import Receipt
 from chainledger.statement import make_statement, sign_statement
 from wallet.client import LedgerClient, ServerRefused, TrustStore
 from wallet.httpsig import RequestSigner
+from wallet.keys import KeyCache
 from wallet.keystore import Keystore, StoredKey
 from wallet.presentation import Presentation, decode_image, terminal_qr, write_qr
 
@@ -99,7 +100,9 @@ def main(ctx: click.Context, home: Path, server: str) -> None:
 
 def _client(ctx: click.Context) -> LedgerClient:
     home: Path = ctx.obj["home"]
-    return LedgerClient(ctx.obj["server"], TrustStore(home / "trust.json"))
+    return LedgerClient(
+        ctx.obj["server"], TrustStore(home / "trust.json"), key_cache=KeyCache(home / "keys.json")
+    )
 
 
 @main.command()

@@ -32,13 +32,13 @@ import httpx
 from chainledger.assets import DisclosureMismatch, verify_disclosures
 from chainledger.checkpoint import Checkpoint, open_checkpoint
 from chainledger.crypto import SUITES, HashSuite, verify_signature
-from chainledger.encoding import b64decode
 from chainledger.entry import Entry, decode_entry
 from chainledger.errors import ChainledgerError, MalformedInput, VerificationError
 from chainledger.note import Verifier, parse_verifier_key
 from chainledger.proofs import ConsistencyProof, InclusionProof
 from chainledger.receipt import Receipt
 from wallet.httpsig import RequestSigner
+from wallet.keys import KeyCache, KeyHistory, parse_key_history
 
 __all__ = [
     "AttackDetected",
@@ -136,6 +136,7 @@ class LedgerClient:
         http: httpx.Client | None = None,
         suite: HashSuite = SUITES["sha256"],
         timeout: float = 30.0,
+        key_cache: KeyCache | None = None,
     ) -> None:
         if vkey is not None:
             parse_verifier_key(vkey)  # a malformed key is a mistake, not an attack
@@ -148,6 +149,9 @@ class LedgerClient:
         self.trust = trust
         self.http = http or httpx.Client(base_url=self.server, timeout=timeout)
         self.suite = suite
+        self.key_cache = key_cache
+        #: Key histories verified by this client: party -> (checkpoint size, history).
+        self._keys: dict[str, tuple[int, KeyHistory]] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -310,7 +314,7 @@ class LedgerClient:
             proof.verify(self.suite.leaf(issue_data), cp.root, suite=self.suite)
         except VerificationError as exc:
             raise AttackDetected(f"the issue entry is not in the log: {exc}") from None
-        self._check_issuer(issue)
+        self._check_issuer(issue, cp)
         if not isinstance(disclosures, dict) or set(disclosures) != set(stmt["fields"]):
             raise AttackDetected("the disclosures are not exactly the fields asked for")
         try:
@@ -320,17 +324,33 @@ class LedgerClient:
         values = {name: pair[1] for name, pair in disclosures.items()}
         return VerifiedRead(values, disclosures, asset, issue, entry, receipt, cp)
 
-    def _check_issuer(self, issue: Entry) -> None:
-        """The issue statement carries the signature of the party the log names as issuer.
-
-        The key is the issuer's current one from the server; an issuer who rotated since
-        is checked against its key history in a later version (noted in the README).
-        """
-        party = self._json("GET", f"/v1/parties/{issue.statement.actor}")
+    def key_history(self, party: str, cp: Checkpoint, *, before: int = 0) -> KeyHistory:
+        """``party``'s keys, each proved to be given by an entry in the tree of ``cp``
+        (`wallet.keys`); remembered for this client, and in the key cache if it has one.
+        A remembered history is reused if it was proved in a tree holding entry ``before``."""
+        known = self._keys.get(party)
+        if known is not None and before < known[0]:
+            return known[1]
+        body = self._json("GET", f"/v1/parties/{party}")
         try:
-            key = b64decode(party["public_key"], "public_key", 32)
+            history = parse_key_history(party, body.get("keys") if isinstance(body, dict) else None)
+        except (VerificationError, MalformedInput) as exc:
+            raise AttackDetected(f"the key history of {party} does not verify: {exc}") from None
+        for entry in history.leaves():
+            self.inclusion(entry, cp)
+        self._keys[party] = (cp.size, history)
+        if self.key_cache is not None:
+            self.key_cache.put(history)
+        return history
+
+    def _check_issuer(self, issue: Entry, cp: Checkpoint) -> None:
+        """The issue statement carries the signature of the key its issuer had when it
+        issued (an issuer may have rotated since), that key proved from the log."""
+        history = self.key_history(issue.statement.actor, cp, before=issue.seq)
+        try:
+            key = history.key_at(issue.seq)
             verify_signature(key, issue.statement.sig, issue.statement.body)
-        except (KeyError, TypeError, VerificationError, MalformedInput) as exc:
+        except VerificationError as exc:
             raise AttackDetected(f"the asset's issue is not signed by its issuer: {exc}") from None
 
     def issue(self, statement: Mapping[str, Any], disclosures: Mapping[str, Any]) -> Receipt:
@@ -382,7 +402,7 @@ class LedgerClient:
                 or s.get("class") != row["cls"]
             ):
                 raise AttackDetected(f"asset {row['id']} does not match its issue entry")
-            self._check_issuer(issue)
+            self._check_issuer(issue, cp)
             row["verified"] = True
         return rows
 
@@ -445,9 +465,19 @@ class LedgerClient:
             raise AttackDetected(f"entry {seq} is malformed: {exc}") from None
         if entry.seq != seq:
             raise AttackDetected(f"the server sent entry {entry.seq} for entry {seq}")
-        body = self._json("GET", "/v1/proofs/inclusion", params={"index": seq, "size": cp.size})
-        try:
-            InclusionProof.from_json(body).verify(self.suite.leaf(data), cp.root, suite=self.suite)
-        except (VerificationError, MalformedInput) as exc:
-            raise AttackDetected(f"entry {seq} is not in the log: {exc}") from None
+        self.inclusion(entry, cp)
         return entry
+
+    def inclusion(self, entry: Entry, cp: Checkpoint) -> InclusionProof:
+        """The proof that ``entry`` is leaf ``entry.seq`` of the tree of ``cp``, verified."""
+        body = self._json(
+            "GET", "/v1/proofs/inclusion", params={"index": entry.seq, "size": cp.size}
+        )
+        try:
+            proof = InclusionProof.from_json(body)
+            if (proof.leaf_index, proof.tree_size) != (entry.seq, cp.size):
+                raise VerificationError("the proof is for another place in the log")
+            proof.verify(self.suite.leaf(entry.data), cp.root, suite=self.suite)
+        except (VerificationError, MalformedInput) as exc:
+            raise AttackDetected(f"entry {entry.seq} is not in the log: {exc}") from None
+        return proof

@@ -92,12 +92,18 @@ async def stats(server: Srv) -> dict[str, Any]:
     "/v1/parties/{party_id}",
     response_model=PartyModel,
     responses=problems(404, 422, 429),
-    summary="A party's role, status and current public key (holders' names are never shown)",
+    summary="A party's role, status, current key and key history (holders' names never shown)",
 )
 def party(server: Srv, party_id: str) -> dict[str, Any]:
-    row = server.domain.store.party(party_id)
-    if row is None:
-        raise NotFound("no such party")
+    store = server.domain.store
+    with store.reading():
+        row = store.party(party_id)
+        if row is None:
+            raise NotFound("no such party")
+        keys = [
+            {"seq": seq, "public_key": b64encode(key), "entry": bytes(store.entry(seq)).decode()}
+            for seq, key in store.party_keys(party_id)
+        ]
     return {
         "id": row.id,
         "role": row.role,
@@ -106,6 +112,7 @@ def party(server: Srv, party_id: str) -> dict[str, Any]:
         "status": row.status,
         "since_seq": row.since_seq,
         "attrs": {} if row.role == "holder" else row.attrs,
+        "keys": keys,
     }
 
 

@@ -109,6 +109,10 @@ class LogReader(Protocol):
 
     def party(self, party_id: str) -> PartyRow | None: ...
 
+    def party_keys(self, party_id: str) -> list[tuple[int, bytes]]:
+        """Every key ``party_id`` has had: (seq of the entry that gave it, key), by seq."""
+        ...
+
     def cosignatures(self, size: int) -> list[str]:
         """The stored cosignature lines of the checkpoint of ``size``, ordered by witness."""
         ...
@@ -130,6 +134,10 @@ class LogWriter(LogReader, Protocol):
     def add_checkpoint(self, row: CheckpointRow) -> None: ...
 
     def put_party(self, row: PartyRow) -> None: ...
+
+    def add_party_key(self, party_id: str, seq: int, key: bytes) -> None:
+        """Record that entry ``seq`` gave ``party_id`` the key ``key``."""
+        ...
 
     def add_cosignature(self, size: int, witness: str, line: str, timestamp: int) -> bool:
         """Store ``witness``'s cosignature ``line`` of the checkpoint of ``size``.

@@ -43,6 +43,7 @@ __all__ = ["SqliteStore", "node_id", "nonce_key", "nonces_query"]
 #: Projection tables, compared by `verify` against a rebuild from the entries.
 PROJECTIONS: dict[str, str] = {
     "parties": "id",
+    "party_keys": "party, seq",
     "classes": "id",
     "scenarios": "id",
     "assets": "id",
@@ -158,6 +159,12 @@ class _Reads(ProjectionReads):
         )
         return [_party(r) for r in rows]
 
+    def party_keys(self, party_id: str) -> list[tuple[int, bytes]]:
+        rows = self._c().execute(
+            "SELECT seq, key FROM party_keys WHERE party = ? ORDER BY seq", (party_id,)
+        )
+        return [(seq, bytes(key)) for seq, key in rows]
+
     def cosignatures(self, size: int) -> list[str]:
         rows = self._c().execute(
             "SELECT line FROM cosignatures WHERE size = ? ORDER BY witness", (size,)
@@ -223,6 +230,11 @@ class _Writer(_Reads, ProjectionWrites):
             (size, witness, line, timestamp),
         )
         return cur.rowcount > 0
+
+    def add_party_key(self, party_id: str, seq: int, key: bytes) -> None:
+        self._c().execute(
+            "INSERT INTO party_keys (party, seq, key) VALUES (?, ?, ?)", (party_id, seq, key)
+        )
 
     def put_party(self, row: PartyRow) -> None:
         self._cache.put("party", row.id, row)

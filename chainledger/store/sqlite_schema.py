@@ -100,11 +100,40 @@ def _m0003_cosignatures(db: Database) -> None:
     )
 
 
+def _m0004_party_keys(db: Database) -> None:
+    # Every key a party has had, by the seq of the entry that gave it (register, rotate,
+    # reinstate): so a signature made before a rotation is checked against the key of its
+    # time. A projection, rebuilt by verify. Ledgers made before this migration are
+    # backfilled from their own entries (a one-time scan of the party kinds).
+    import base64
+    import json
+
+    from chainledger.store.entry_codec import decode_stored
+
+    db.execute(
+        "CREATE TABLE party_keys (party TEXT NOT NULL, seq INTEGER NOT NULL, "
+        "key BLOB NOT NULL, PRIMARY KEY (party, seq))"
+    )
+    rows = []
+    for (stored,) in db.execute("SELECT data FROM entries ORDER BY seq").fetchall():
+        entry = json.loads(decode_stored(bytes(stored)))
+        stmt = entry["stmt"]
+        if stmt["kind"] in ("party.register", "party.reinstate"):
+            party = stmt["party"]
+        elif stmt["kind"] in ("party.rotate", "genesis"):
+            party = stmt["actor"]
+        else:
+            continue
+        rows.append((party, entry["seq"], base64.b64decode(stmt["key"])))
+    db.conn.executemany("INSERT INTO party_keys (party, seq, key) VALUES (?, ?, ?)", rows)
+
+
 #: In order; never edit one that has shipped: add another.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_log", _m0001_log),
     ("0002_domain", _m0002_domain),
     ("0003_cosignatures", _m0003_cosignatures),
+    ("0004_party_keys", _m0004_party_keys),
 ]
 
 

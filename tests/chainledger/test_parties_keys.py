@@ -153,7 +153,36 @@ def test_rotated_issuer_signs_with_the_new_key_only_and_history_verifies(cast: C
         entry.statement.verify(public_key_bytes(new))
     # The rotation itself is signed by the old key.
     decode_entry(receipt.entry).statement.verify(public_key_bytes(old))
+    # Both keys stay known, each from the entry that gave it.
+    registered = d.store.party_keys(police)[0][0]
+    assert d.store.party_keys(police) == [
+        (registered, public_key_bytes(old)),
+        (receipt.seq, public_key_bytes(new)),
+    ]
     verifies(d)
+
+
+def test_key_history_of_an_older_ledger_is_backfilled_from_its_entries(
+    cast: Cast, tmp_path: Path
+) -> None:
+    d = cast.domain
+    new = Ed25519PrivateKey.generate()
+    rotate(d, cast.police.id, "issuer", cast.police.key, new)
+    d.suspend(cast.bus.id, "key_compromise")
+    bus_new = Ed25519PrivateKey.generate()
+    d.reinstate(cast.bus.id, public_key_bytes(bus_new), pop_for(bus_new, cast.bus.id, "counter"))
+    want = {p.id: d.store.party_keys(p.id) for p in d.store.parties()}
+    assert len(want[cast.bus.id]) == 2
+    db = d.store.path
+    d.close()
+    # The ledger as migration 0003 left it: no key history yet.
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("DROP TABLE party_keys")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0004_party_keys'")
+        conn.commit()
+    with Domain.open(db) as reopened:
+        assert {p.id: reopened.store.party_keys(p.id) for p in reopened.store.parties()} == want
+        verifies(reopened)
 
 
 def test_rotated_counter_reads_with_the_new_key_and_an_old_key_read_is_not_recorded(

@@ -268,6 +268,13 @@ TAMPERING: dict[str, Callable[[sqlite3.Connection, Built], int]] = {
     "scenarios": lambda c, b: _edit_definition(c, "scenarios", "bus_ticket", _read_more),
     # Attribute a counter's requests to another party id.
     "names": _rename_counter,
+    # Swap in another key as the one a party had from its registration on.
+    "party_keys": lambda c, b: (
+        c.execute(
+            "UPDATE party_keys SET key = zeroblob(32) WHERE party = ?",
+            (b.facts["suspended_counter"],),
+        ).rowcount
+    ),
     # Lift a suspension.
     "parties": lambda c, b: (
         c.execute(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,11 @@ import pytest
 from api_support import serve, signed, signer
 from domain_support import Cast, make_cast
 from wallet_support import Tampering, rewrite
+from wallet_support import bus_grant as grant
+from wallet_support import bus_read as read
 
 from chainledger.access import read_fields
-from chainledger.clock import format_ts
-from chainledger.grants import create_fields, grant_id
+from chainledger.grants import grant_id
 from wallet.client import AttackDetected, LedgerClient, ServerRefused, TrustStore
 
 
@@ -54,24 +54,6 @@ def wallet(url: str, home: Path) -> tuple[LedgerClient, Tampering]:
     client = LedgerClient(url, TrustStore(home / "trust.json"), http=http)
     OPEN.append(client)
     return client, transport
-
-
-def grant(cast: Cast) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return signed(
-        cast.citizen, "grant.create",
-        **create_fields(
-            scenario="bus_ticket", purpose="ticket_purchase",
-            scope={"resident_id_card": ["name", "id_number"]}, grantee=cast.bus.id,
-            not_before=format_ts(now - timedelta(minutes=1)),
-            expires=format_ts(now + timedelta(hours=1)), max_uses=50,
-        ),
-    )  # fmt: skip
-
-
-def read(cast: Cast, g: str, asset: str) -> dict[str, Any]:
-    fields = read_fields(g, asset, ["name", "id_number"], "ticket_purchase")
-    return signed(cast.bus, "access.read", **fields)
 
 
 def test_honest_server_everything_verifies(world: Any, tmp_path: Path) -> None:
