@@ -151,6 +151,15 @@ class GrantModel(BaseModel):
     seq: int
 
 
+class Revocations(BaseModel):
+    """A counter's offline cache of asset status: what is no longer active, as of when."""
+
+    checkpoint: str = Field(description="The signed checkpoint this list is as of.")
+    assets: dict[str, Literal["revoked", "superseded", "erased"]] = Field(
+        description="asset id -> status, for every asset that is not active."
+    )
+
+
 class PartyKey(BaseModel):
     seq: int = Field(description="Seq of the entry that gave the key (register, rotate...).")
     public_key: str = Field(description="Base64 raw Ed25519 public key.")

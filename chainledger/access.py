@@ -13,12 +13,26 @@ commit are values released (by `chainledger.domain`).
 Refused after authentication, the request is recorded by the platform as
 ``access.denied`` (the request's hash, the counter, the grant and asset named
 in it, and the reason code): every counter request has exactly one entry.
+
+``access.read_offline`` records a read the counter made while the network was
+down, from a presentation bundle the holder's wallet exported (values, salts,
+the issuer-signed entry and proofs; checked by the counter against its cached
+keys and checkpoint). The counter signed it at the time of the read and sends
+it when it is back online: its ``ts`` may be up to `OFFLINE_MAX_AGE` old (any
+other statement must be within the ledger's skew window), and it is judged at
+that time: the grant had begun and not expired, the asset was valid on that
+day. Status is judged now: a grant revoked or an asset revoked by the time the
+record arrives is refused (the counter learns that its offline acceptance did
+not stand), and the refusal is recorded with ``offline: true``. ``checkpoint``
+is the size of the checkpoint the counter verified the bundle against. No
+values are released for it: the counter got them from the holder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import timedelta
 from typing import Any
 
 from chainledger.encoding import JsonObject, b64decode
@@ -29,7 +43,11 @@ from chainledger.statement import SignedStatement
 from chainledger.store.base import StateReader, StateWriter
 from chainledger.store.projections import AccessRow
 
-__all__ = ["REASONS", "kinds", "read_fields", "request_hash"]
+__all__ = ["OFFLINE_MAX_AGE", "REASONS", "kinds", "offline_fields", "read_fields", "request_hash"]
+
+#: How old an offline read may be when it reaches the ledger.
+OFFLINE_MAX_AGE = timedelta(hours=72)
+OFFLINE = "access.read_offline"
 
 #: Reason codes of refused reads (besides replay, clock_skew, malformed, role, actor_suspended).
 REASONS = (
@@ -46,6 +64,19 @@ def request_hash(stmt: SignedStatement) -> str:
 
 
 def _check_read(state: StateReader, stmt: SignedStatement, ctx: Context) -> None:
+    _check_read_at(state, stmt, ctx.ts)
+
+
+def _check_offline(state: StateReader, stmt: SignedStatement, ctx: Context) -> None:
+    size = stmt.stmt["checkpoint"]
+    # The checkpoint the counter held cannot include the record of the read itself.
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= ctx.seq:
+        raise SchemaError("checkpoint", "must be the size of a checkpoint before this entry")
+    _check_read_at(state, stmt, stmt.ts)
+
+
+def _check_read_at(state: StateReader, stmt: SignedStatement, at: str) -> None:
+    """The read rules, with the grant's window and the asset's validity judged at ``at``."""
     s = stmt.stmt
     fields = s["fields"]
     if (
@@ -58,9 +89,9 @@ def _check_read(state: StateReader, stmt: SignedStatement, ctx: Context) -> None
     grant = existing_grant(state, stmt)
     if grant.status != "active":
         raise Refused("grant_revoked", "the holder revoked the grant")
-    if ctx.ts < grant.not_before:
+    if at < grant.not_before:
         raise Refused("grant_not_yet_valid", "the grant has not begun")
-    if ctx.ts >= grant.expires:
+    if at >= grant.expires:
         raise Refused("grant_expired", "the grant has expired")
     scenario = state.scenario(grant.scenario)
     assert scenario is not None  # checked when the grant was created
@@ -84,7 +115,7 @@ def _check_read(state: StateReader, stmt: SignedStatement, ctx: Context) -> None
         raise Refused("asset_not_in_grant", "the grant does not cover this asset")
     if asset.status != "active":
         raise Refused(f"asset_{asset.status}", f"the asset is {asset.status}")
-    today = ctx.ts[:10]
+    today = at[:10]
     if today < asset.valid_from:
         raise Refused("asset_not_yet_valid", "the asset is not yet valid")
     if asset.valid_until is not None and today > asset.valid_until:
@@ -116,7 +147,7 @@ def _apply_read(w: StateWriter, stmt: SignedStatement, ctx: Context) -> None:
     w.add_access(
         AccessRow(
             ctx.seq, ctx.ts, stmt.actor, asset.holder, asset.id, asset.cls, asset.issuer,
-            grant.id, grant.purpose, "read", None,
+            grant.id, grant.purpose, "read", "offline" if stmt.kind == OFFLINE else None,
         )
     )  # fmt: skip
 
@@ -131,13 +162,16 @@ def _on_refusal(stmt: SignedStatement, reason: str) -> JsonObject:
             return value if value[2:].isalnum() else None
         return None
 
-    return {
+    out: JsonObject = {
         "request": request_hash(stmt),
         "counter": stmt.actor,
         "grant": ident("grant", "g_"),
         "asset": ident("asset", "a_"),
         "reason": reason,
     }
+    if stmt.kind == OFFLINE:
+        out["offline"] = True
+    return out
 
 
 def _check_denied(state: StateReader, stmt: SignedStatement, ctx: Context) -> None:
@@ -149,6 +183,8 @@ def _check_denied(state: StateReader, stmt: SignedStatement, ctx: Context) -> No
         raise SchemaError("counter", "must be a registered party")
     if not isinstance(s["reason"], str) or not s["reason"]:
         raise SchemaError("reason", "must be a reason code")
+    if s.get("offline", True) is not True:
+        raise SchemaError("offline", "is true when present")
 
 
 def _apply_denied(w: StateWriter, stmt: SignedStatement, ctx: Context) -> None:
@@ -176,12 +212,21 @@ def read_fields(
     return out
 
 
+def offline_fields(read: dict[str, Any], checkpoint: int) -> dict[str, Any]:
+    """The fields of an ``access.read_offline`` statement: a read's (`read_fields`) and the
+    size of the checkpoint the counter verified the bundle against."""
+    return {**read, "checkpoint": checkpoint}
+
+
+_READ = frozenset({"grant", "asset", "fields", "purpose", "secret"})
+
+
 def kinds() -> list[Kind]:
     return [
         Kind(
             "access.read",
             frozenset({"counter"}),
-            frozenset({"grant", "asset", "fields", "purpose", "secret"}),
+            _READ,
             _check_read,
             _apply_read,
             optional=frozenset({"secret"}),
@@ -189,10 +234,22 @@ def kinds() -> list[Kind]:
             refusal_kind="access.denied",
         ),
         Kind(
+            OFFLINE,
+            frozenset({"counter"}),
+            _READ | {"checkpoint"},
+            _check_offline,
+            _apply_read,
+            optional=frozenset({"secret"}),
+            on_refusal=_on_refusal,
+            refusal_kind="access.denied",
+            max_age=OFFLINE_MAX_AGE,
+        ),
+        Kind(
             "access.denied",
             frozenset({ROLE_PLATFORM}),
-            frozenset({"request", "counter", "grant", "asset", "reason"}),
+            frozenset({"request", "counter", "grant", "asset", "reason", "offline"}),
             _check_denied,
             _apply_denied,
+            optional=frozenset({"offline"}),
         ),
     ]

@@ -13,6 +13,10 @@ that cannot be guessed together with its salt. Values and salts (the
 * ``asset.revoke`` (the issuing authority).
 * ``asset.erase`` (the holder, or the platform on a lawful request): the vault
   record is destroyed in the same transaction (crypto-shredding).
+* ``asset.disclose`` (the holder): the holder asks for the values and salts of
+  chosen fields of its own active asset, to carry them in an offline
+  presentation bundle. Recorded first, released (to the holder only) after the
+  commit, like a counter's read: every release of values has its entry.
 
 `verify_disclosures` is what a counter runs: the released values must hash to
 the digests the issuer signed.
@@ -29,7 +33,7 @@ from chainledger.crypto import HashSuite, Rand, derived_id
 from chainledger.encoding import b64decode, b64encode, canonical
 from chainledger.errors import MalformedInput, SchemaError, VerificationError
 from chainledger.fieldtypes import check_value
-from chainledger.rules import ROLE_PLATFORM, Context, Kind, Refused
+from chainledger.rules import ROLE_PLATFORM, Context, Kind, Refused, apply_nothing
 from chainledger.statement import SignedStatement
 from chainledger.store.base import StateReader, StateWriter
 from chainledger.store.projections import AssetRow, VaultRecord
@@ -242,6 +246,25 @@ def _apply_erase(w: StateWriter, stmt: SignedStatement, ctx: Context) -> None:
     w.vault_destroy(asset.id)
 
 
+def _check_disclose(state: StateReader, stmt: SignedStatement, ctx: Context) -> None:
+    asset = _existing(state, stmt)
+    if asset.holder != stmt.actor:
+        raise Refused("not_holder", "only the asset's holder exports its values")
+    if asset.status != "active":
+        raise Refused(f"asset_{asset.status}", f"the asset is {asset.status}")
+    fields = stmt.stmt["fields"]
+    cls = state.catalog_class(asset.cls)
+    assert cls is not None  # checked when the asset was issued
+    names = {f["name"] for f in cls["fields"]}
+    if (
+        not isinstance(fields, list)
+        or not fields
+        or not all(isinstance(f, str) and f in names for f in fields)
+        or len(set(fields)) != len(fields)
+    ):
+        raise SchemaError("fields", "must be distinct fields of the asset's class")
+
+
 def issue_fields(
     cls: str, holder: str, digests: dict[str, str], valid_from: str, valid_until: str | None,
     supersedes: str | None = None,
@@ -277,5 +300,12 @@ def kinds() -> list[Kind]:
             frozenset({"asset", "basis"}),
             _check_erase,
             _apply_erase,
+        ),
+        Kind(
+            "asset.disclose",
+            frozenset({"holder"}),
+            frozenset({"asset", "fields"}),
+            _check_disclose,
+            apply_nothing,
         ),
     ]

@@ -206,7 +206,7 @@ class Domain:
 
     def submit(self, statement: SignedStatement) -> Future[Receipt]:
         """Any statement that needs no side data (grants, revocations, rotations, sheets...)."""
-        if statement.kind in ("asset.issue", "access.read", "audit.query"):
+        if statement.kind in ("asset.issue", "access.read", "asset.disclose", "audit.query"):
             raise SchemaError("kind", f"{statement.kind} goes through its own operation")
         return self.ledger.submit(statement)
 
@@ -257,9 +257,21 @@ class Domain:
     # --- reads --------------------------------------------------------------------------------
 
     def submit_read(self, statement: SignedStatement) -> Future[Receipt]:
-        if statement.kind != "access.read":
-            raise SchemaError("kind", "must be access.read")
+        return self._submit_releasing(statement, "access.read")
+
+    def _submit_releasing(self, statement: SignedStatement, kind: str) -> Future[Receipt]:
+        """Sequence a statement after whose commit values are released (a counter's read,
+        a holder's own disclosure)."""
+        if statement.kind != kind:
+            raise SchemaError("kind", f"must be {kind}")
         return self.ledger.submit(statement)
+
+    async def disclose_async(self, statement: SignedStatement) -> ReadResult:
+        """A holder's ``asset.disclose``: committed first, then the values and salts of
+        exactly the asked fields of its own asset, with the issue entry and its proof (what
+        an offline presentation bundle carries). Refusals raise `Refused`."""
+        receipt = await asyncio.wrap_future(self._submit_releasing(statement, "asset.disclose"))
+        return self._values(statement, receipt)
 
     def read(self, statement: SignedStatement) -> ReadResult:
         """A counter's read: committed first, then the values of exactly the requested

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from chainledger.crypto import SUITES, HashSuite, party_id, public_key_from_bytes
@@ -125,7 +126,9 @@ class Kind:
     ``fields`` are the kind-specific members (all required unless listed in
     ``optional``; no others allowed). ``roles`` may make it. ``on_refusal``,
     if set, builds the fields of the platform's refusal entry for a refused,
-    authenticated request of this kind.
+    authenticated request of this kind. ``max_age``, if set, lets a statement's
+    ``ts`` lie that far in the past (a record made offline and sent later);
+    otherwise it must be within the ledger's skew window.
     """
 
     name: str
@@ -136,6 +139,7 @@ class Kind:
     optional: frozenset[str] = frozenset()
     on_refusal: OnRefusal | None = None
     refusal_kind: str = ""
+    max_age: timedelta | None = None
 
 
 def check_fields(stmt: SignedStatement, kind: Kind) -> None:

@@ -312,7 +312,7 @@ class Sequencer:
         """
         stmt = p.statement
         # Timestamps have one fixed form, so they compare as strings (cheap on the hot path).
-        if not window[0] <= stmt.ts <= window[1]:
+        if not window[0] <= stmt.ts <= window[1] and not self._late_ok(stmt, now, window):
             drift = abs(parse_ts(stmt.ts) - now)
             raise ClockSkew(
                 f"statement ts is {drift.total_seconds():.0f} s from the ledger clock "
@@ -321,6 +321,14 @@ class Sequencer:
         if (stmt.actor, stmt.nonce) in used:
             raise Replay(f"nonce already used by {stmt.actor}")
         self.rules.admit(w, stmt, ctx)
+
+    def _late_ok(self, stmt: SignedStatement, now: datetime, window: tuple[str, str]) -> bool:
+        """Whether ``stmt`` is of a kind that may arrive late (`Kind.max_age`) and is
+        old by no more than that (never ahead of the window)."""
+        kind = self.rules.kinds.get(stmt.kind)
+        if kind is None or kind.max_age is None or stmt.ts > window[1]:
+            return False
+        return stmt.ts >= format_ts(now - kind.max_age)
 
     def _refusal_entry(
         self, p: _Pending, exc: ChainledgerError

@@ -14,11 +14,12 @@ from typing import Any
 
 import httpx
 from api_support import signed
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain_support import Cast
 
 from chainledger.access import read_fields
 from chainledger.clock import format_ts
-from chainledger.crypto import load_private_key, party_id, public_key_bytes
+from chainledger.crypto import load_private_key, party_id, public_key_bytes, save_private_key
 from chainledger.grants import create_fields
 from chainledger.ledger import key_path
 from wallet.httpsig import RequestSigner
@@ -100,3 +101,30 @@ def bus_read(cast: Cast, g: str, asset: str) -> dict[str, Any]:
     """The bus station's signed read of the ID card ``asset`` under grant ``g``."""
     fields = read_fields(g, asset, ["name", "id_number"], "ticket_purchase")
     return signed(cast.bus, "access.read", **fields)
+
+
+def imported(tmp: Path, url: str, name: str, key: Ed25519PrivateKey, role: str) -> Path:
+    """A wallet home under ``tmp`` holding ``key`` (imported once, reused after)."""
+    pem = tmp / f"{name}.pem"
+    if not pem.exists():
+        save_private_key(key, pem)
+    home = tmp / f"home-{name}"
+    if not home.exists():
+        r = run(home, url, "import", "--key", str(pem), "--role", role)
+        assert r.returncode == 0, r.stderr
+    return home
+
+
+def card_row(holder: str, id_number: str, name: str) -> str:
+    """One CSV row of a resident ID card for `wallet issue`."""
+    return (f"{holder},2020-01-01,2040-01-01,{name},女,汉,1990-03-07,"
+            f"山东省聊城市东昌府区,{id_number},2020-01-01,2040-01-01")  # fmt: skip
+
+
+HEADER = ("@holder,@valid_from,@valid_until,name,sex,ethnicity,birth_date,address,id_number,"
+          "valid_from,valid_until")  # fmt: skip
+
+
+def id_card_csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path

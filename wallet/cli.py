@@ -6,10 +6,12 @@ such); 2 bad arguments, a wrong passphrase, an unreachable server or a refusal
 
 Every party: ``init``, ``import``, ``whoami``, ``vkey``, ``rotate``, ``checkpoint``.
 Holders: ``assets``, ``grant``, ``grants``, ``revoke``, ``present`` (a one-time QR),
-``history``, ``erase``. Counters: ``read`` (a token, a QR image or a standing grant),
-``sheet``. Issuers: ``issue`` (CSV), ``revoke-asset``. Auditors: ``audit``,
+``history``, ``erase``; ``present --bundle`` exports an offline presentation bundle.
+Counters: ``read`` (a token, a QR image, a standing grant, or offline a bundle),
+``sync`` (sends queued offline reads, refreshes the offline cache), ``sheet``.
+Issuers: ``issue`` and ``reissue`` (CSV), ``revoke-asset``. Auditors: ``audit``,
 ``witness``, ``monitor``. All of them go through `wallet.client.LedgerClient`, which
-verifies every answer. Not yet here: the offline mode of the counter.
+verifies every answer; offline checks go through `wallet.bundle`.
 """
 
 from __future__ import annotations
@@ -26,19 +28,23 @@ from typing import Any, NoReturn
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chainledger.access import read_fields
+from chainledger.access import offline_fields, read_fields
 from chainledger.clock import format_ts, system_clock
-from chainledger.crypto import load_private_key, party_id, public_key_bytes
+from chainledger.crypto import SUITES, load_private_key, party_id, public_key_bytes
 from chainledger.encoding import b64encode
+from chainledger.entry import Entry
 from chainledger.errors import ChainledgerError, VerificationError
 from chainledger.grants import create_fields, grant_id, secret_hash
+from chainledger.note import parse_verifier_key
 from chainledger.parties import pop_message
 from chainledger.receipt import Receipt
 from chainledger.statement import make_statement, sign_statement
+from wallet.bundle import Bundle, BundleAsset, verify_bundle
 from wallet.client import LedgerClient, ServerRefused, TrustStore
 from wallet.httpsig import RequestSigner
 from wallet.keys import KeyCache
 from wallet.keystore import Keystore, StoredKey
+from wallet.offline import OfflineCache, OfflineStore
 from wallet.presentation import Presentation, decode_image, terminal_qr, write_qr
 
 
@@ -159,7 +165,10 @@ def history(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return
     for r in rows:
-        what = "read" if r["outcome"] == "read" else f"REFUSED ({r['reason']})"
+        if r["outcome"] == "read":
+            what = "read (offline)" if r["reason"] == "offline" else "read"
+        else:
+            what = f"REFUSED ({r['reason']})"
         click.echo(
             f"{r['ts']}  seq {r['seq']}  {r['counter']}  {what}  "
             f"{r['cls'] or '-'}  purpose {r['purpose'] or '-'}  proof {r['proof']}"
@@ -285,6 +294,12 @@ def revoke(ctx: click.Context, grant_ids: tuple[str, ...]) -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="PNG/SVG path (no suffix)."
 )
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write an offline presentation bundle (values, proofs) to this file.",
+)
 @click.pass_context
 def present(
     ctx: click.Context,
@@ -293,9 +308,12 @@ def present(
     fields: str | None,
     minutes: int,
     out: Path | None,
+    bundle_path: Path | None,
 ) -> None:
     """A one-time QR presentation for any counter of the scenario: prints the token (and
-    the code on a terminal), writes it as PNG and SVG."""
+    the code on a terminal), writes it as PNG and SVG. With --bundle, also exports the
+    chosen fields' values with their proofs, for a counter that is offline (the export
+    is recorded on the ledger as the holder's own disclosure)."""
     with _errors():
         info, key = _unlocked(ctx)
         with _client(ctx) as client:
@@ -310,7 +328,9 @@ def present(
                 expires=format_ts(now + timedelta(minutes=minutes)), max_uses=1,
                 assets=[asset_id], secret_hash=secret_hash(secret),
             ))  # fmt: skip
-            client.submit(stmt)
+            grant_entry, _ = client.submit(stmt)
+            if bundle_path is not None:
+                _write_bundle(client, info, key, grant_entry, asset_id, chosen, secret, bundle_path)
         gid = grant_id(info.party, stmt["stmt"]["nonce"])
         token = Presentation(gid, asset_id, tuple(chosen), sc["purpose"], b64encode(secret))
         text = token.token()
@@ -321,6 +341,29 @@ def present(
         click.echo(terminal_qr(text))
     click.echo(text)
     click.echo(f"one-time grant {gid}, valid {minutes} min; QR: {png} {svg}", err=True)
+
+
+def _write_bundle(
+    client: LedgerClient,
+    info: StoredKey,
+    key: Ed25519PrivateKey,
+    grant_entry: Entry,
+    asset: str,
+    fields: list[str],
+    secret: bytes,
+    path: Path,
+) -> None:
+    """Disclose ``fields`` of ``asset`` to this holder (verified like a counter's read) and
+    write the bundle, every entry proved in one checkpoint."""
+    mine = client.disclose(_sign(info, key, "asset.disclose", asset=asset, fields=fields))
+    note, cp = client.checkpoint_note()
+    bundle = Bundle(
+        note, grant_entry, client.inclusion(grant_entry, cp), b64encode(secret),
+        (BundleAsset(mine.issue, client.inclusion(mine.issue, cp), mine.disclosures),),
+    )  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(bundle.to_json(), ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"offline bundle: {path} (proved in a tree of {cp.size})", err=True)
 
 
 def _read_one(
@@ -338,6 +381,12 @@ def _read_one(
 @click.option("--asset", help="The asset to read under --grant.")
 @click.option("--scenario", help="The scenario of --grant (its purpose and fields).")
 @click.option("--fields", help="Comma-separated fields (default: all the scenario reads).")
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Offline: check a holder's presentation bundle with no network; queue the record.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def read_cmd(
@@ -348,14 +397,22 @@ def read_cmd(
     asset: str | None,
     scenario: str | None,
     fields: str | None,
+    bundle_path: Path | None,
     as_json: bool,
 ) -> None:
     """Read a presented token (or QR image), or an asset under a standing grant: the
     values, each verified against the issuer-signed digests, the issuer's signature, and
-    the receipt in the log."""
+    the receipt in the log. With --bundle (offline mode), check the holder's bundle
+    against this wallet's cached keys, checkpoint and revocations, and queue the read
+    record, marked offline, for `wallet sync`."""
+    if bundle_path is not None:
+        if any(x is not None for x in (token, image, grant_id_)):
+            fail("--bundle goes alone (no TOKEN, --image or --grant)")
+        _read_offline(ctx, bundle_path, as_json)
+        return
     with _errors():
         if sum(x is not None for x in (token, image, grant_id_)) != 1:
-            fail("give one of TOKEN, --image or --grant")
+            fail("give one of TOKEN, --image, --grant or --bundle")
         info, key = _unlocked(ctx)
         with _client(ctx) as client:
             if grant_id_ is not None:
@@ -377,6 +434,89 @@ def read_cmd(
     for name, value in result.values.items():
         click.echo(f"  {name}: {value}")
     click.echo(f"read recorded at seq {result.receipt.seq} in a tree of {result.checkpoint.size}")
+
+
+def _read_offline(ctx: click.Context, path: Path, as_json: bool) -> None:
+    home: Path = ctx.obj["home"]
+    with _errors():
+        store = OfflineStore(home)
+        cache = store.load()
+        vkey = TrustStore(home / "trust.json").load().get("vkey")
+        if not isinstance(vkey, str):
+            fail("no pinned log key: run `wallet sync` while online")
+        bundle = Bundle.parse(path.read_bytes())
+        info, key = _unlocked(ctx)
+        verdict = verify_bundle(
+            bundle, verifier=parse_verifier_key(vkey), suite=SUITES["sha256"],
+            counter=info.party, counter_type=cache.counter_type, scenarios=cache.scenarios,
+            keys=KeyCache(home / "keys.json").get, revoked=cache.revoked,
+            revocations_as_of=cache.revocations_as_of, now=system_clock(),
+        )  # fmt: skip
+        for aid, _, _, values in verdict.assets:
+            read = read_fields(verdict.grant, aid, list(values), verdict.purpose, bundle.secret)
+            stmt = _sign(
+                info, key, "access.read_offline", **offline_fields(read, verdict.checkpoint.size)
+            )
+            store.enqueue(stmt, bundle.checkpoint)
+    if as_json:
+        out = [{"asset": a, "cls": c, "issuer": i, "values": v} for a, c, i, v in verdict.assets]
+        click.echo(json.dumps({"offline": True, "assets": out}, ensure_ascii=False))
+    else:
+        for aid, cls, issuer, values in verdict.assets:
+            click.echo(f"{cls} {aid} issued by {issuer}, verified OFFLINE:")
+            for name, value in values.items():
+                click.echo(f"  {name}: {value}")
+    click.echo(
+        f"checked against checkpoint {verdict.checkpoint.size} and revocations as of "
+        f"{verdict.revocations_as_of} (synced {cache.synced_at}); the read record is "
+        "queued: run `wallet sync` once online",
+        err=True,
+    )
+
+
+@main.command()
+@click.pass_context
+def sync(ctx: click.Context) -> None:
+    """Back online: send the queued offline reads (each recorded, or refused and the
+    refusal recorded; each bundle's checkpoint proved consistent with the log), then
+    refresh what offline checks need: issuers' keys, scenarios, revocations."""
+    home: Path = ctx.obj["home"]
+    store = OfflineStore(home)
+    sent = refused = 0
+    with _errors():
+        info = Keystore(home).info()
+        with _client(ctx) as client:
+            cp = client.checkpoint()
+            for item in store.queued():
+                client.check_consistent(client.open_note(item.checkpoint), cp)
+                s = item.statement["stmt"]
+                try:
+                    _, receipt = client.submit(item.statement)
+                    click.echo(f"offline read of {s['asset']} at {s['ts']}: recorded at seq "
+                               f"{receipt.seq} (verified)")  # fmt: skip
+                    sent += 1
+                except ServerRefused as exc:
+                    if exc.status >= 500 or exc.status == 429:
+                        raise  # the server's trouble, not the record's: keep it queued
+                    client.verify_refusal(exc)
+                    where = f", recorded at seq {exc.receipt['seq']}" if exc.receipt else ""
+                    click.echo(f"offline read of {s['asset']} at {s['ts']}: REFUSED by the "
+                               f"ledger ({exc.reason or exc.status}){where}")  # fmt: skip
+                    refused += 1
+                store.done(item)
+            me = client.party(info.party)
+            for issuer in client.parties("issuer"):
+                client.key_history(str(issuer["id"]), cp)
+            as_of, revoked = client.revocations()
+            store.save(OfflineCache(
+                str(me.get("attrs", {}).get("counter_type", "")),
+                {str(sc["scenario"]): sc for sc in client.scenarios()},
+                revoked, as_of.size, format_ts(system_clock()),
+            ))  # fmt: skip
+    click.echo(
+        f"synced at checkpoint {cp.size}: {sent} offline reads recorded, {refused} refused; "
+        f"{len(revoked)} inactive assets cached"
+    )
 
 
 def _standing_read(
@@ -521,6 +661,25 @@ def issue(ctx: click.Context, cls_name: str, csv_file: Path) -> None:
     """Issue assets from a CSV file. Every row is checked against the class first; if any row
     is bad, the report names each bad row and nothing is issued. Each row is then one
     signed statement; a row the ledger refuses is reported and changes nothing."""
+    _issue_csv(ctx, cls_name, csv_file, reissue=False)
+
+
+@main.command()
+@click.option("--class", "cls_name", required=True, help="Asset class (e.g. health_certificate).")
+@click.option(
+    "--csv", "csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Columns: @holder, @valid_from, @valid_until, @supersedes, then the class's fields.",
+)  # fmt: skip
+@click.pass_context
+def reissue(ctx: click.Context, cls_name: str, csv_file: Path) -> None:
+    """Re-issue assets (a renewed or corrected licence): as `issue`, but every row must name
+    in @supersedes the asset it replaces, which the ledger marks superseded in the same
+    entry; reads of the old asset are refused from then on."""
+    _issue_csv(ctx, cls_name, csv_file, reissue=True)
+
+
+def _issue_csv(ctx: click.Context, cls_name: str, csv_file: Path, *, reissue: bool) -> None:
     import csv as csvmod
     from datetime import date
 
@@ -548,6 +707,8 @@ def issue(ctx: click.Context, cls_name: str, csv_file: Path) -> None:
                     check_values(cls, values, date.today())
                     if not holder or not valid_from:
                         raise ChainledgerError("holder and valid_from are required")
+                    if reissue and not supersedes:
+                        raise ChainledgerError("@supersedes must name the asset this replaces")
                 except KeyError as exc:
                     problems.append(f"line {n}: missing column {exc}")
                     continue
@@ -559,6 +720,7 @@ def issue(ctx: click.Context, cls_name: str, csv_file: Path) -> None:
                 for p in problems:
                     click.echo(p, err=True)
                 fail(f"{len(problems)} of {len(rows)} rows are invalid; nothing was issued")
+            verb = "re-issued" if reissue else "issued"
             refused = 0
             with click.progressbar(prepared, label="issuing", file=sys.stderr) as bar:
                 for n, holder, valid_from, valid_until, supersedes, values in bar:
@@ -575,9 +737,10 @@ def issue(ctx: click.Context, cls_name: str, csv_file: Path) -> None:
                         click.echo(f"line {n}: refused: {exc}", err=True)
                         continue
                     aid = asset_id(info.party, stmt["stmt"]["nonce"])
-                    click.echo(f"line {n}: {aid} issued at seq {receipt.seq}")
+                    replaced = f", superseding {supersedes}" if supersedes else ""
+                    click.echo(f"line {n}: {aid} {verb} at seq {receipt.seq}{replaced}")
     if refused:
-        fail(f"{refused} of {len(prepared)} rows were refused (the others were issued)")
+        fail(f"{refused} of {len(prepared)} rows were refused (the others were {verb})")
 
 
 @main.command("revoke-asset")

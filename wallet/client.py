@@ -200,7 +200,8 @@ class LedgerClient:
     def verifier(self) -> Verifier:
         return parse_verifier_key(self.vkey)
 
-    def _open(self, note: str) -> Checkpoint:
+    def open_note(self, note: str) -> Checkpoint:
+        """The checkpoint of a signed note, which must carry the pinned log key's signature."""
         try:
             return open_checkpoint(note, [self.verifier]).checkpoint
         except (VerificationError, MalformedInput) as exc:
@@ -214,11 +215,11 @@ class LedgerClient:
     def checkpoint_note(self) -> tuple[str, Checkpoint]:
         """As `checkpoint`, with the note text as served (cosignatures included)."""
         note = self._call("GET", "/v1/checkpoint").text
-        cp = self._open(note)
+        cp = self.open_note(note)
         state = self.trust.load()
         last_note = state.get("checkpoint")
         if isinstance(last_note, str):
-            self.check_consistent(self._open(last_note), cp)
+            self.check_consistent(self.open_note(last_note), cp)
         state["vkey"] = self.vkey
         state["checkpoint"] = note
         self.trust.save(state)
@@ -226,7 +227,7 @@ class LedgerClient:
 
     def last_checkpoint(self) -> Checkpoint | None:
         note = self.trust.load().get("checkpoint")
-        return self._open(note) if isinstance(note, str) else None
+        return self.open_note(note) if isinstance(note, str) else None
 
     def check_consistent(self, older: Checkpoint, newer: Checkpoint) -> None:
         """Raise `AttackDetected` unless ``newer`` extends ``older`` (same log, only grown)."""
@@ -285,18 +286,32 @@ class LedgerClient:
         try:
             body = self._json("POST", "/v1/reads", json=statement)
         except ServerRefused as refused:
-            # A refused read is recorded: its receipt must verify like any other.
-            if refused.receipt is not None:
-                entry, _, _ = self.verify_receipt(refused.receipt)
-                if entry.kind != "access.denied":
-                    raise AttackDetected("the refusal's receipt is for another entry") from None
-                refused.verified = True
+            self.verify_refusal(refused)
             raise
+        return self._released(statement, body)
+
+    def verify_refusal(self, refused: ServerRefused) -> None:
+        """A refused read is recorded: the receipt of its ``access.denied`` entry, when the
+        refusal carries one, must verify like any other (sets ``refused.verified``)."""
+        if refused.receipt is None:
+            return
+        entry, _, _ = self.verify_receipt(refused.receipt)
+        if entry.kind != "access.denied":
+            raise AttackDetected("the refusal's receipt is for another entry") from None
+        refused.verified = True
+
+    def disclose(self, statement: Mapping[str, Any]) -> VerifiedRead:
+        """A holder's own ``asset.disclose`` (recorded, then released to it), verified as a
+        counter's read is: what goes into an offline presentation bundle."""
+        return self._released(statement, self._json("POST", "/v1/disclosures", json=statement))
+
+    def _released(self, statement: Mapping[str, Any], body: Any) -> VerifiedRead:
+        """Check the answer to a statement after whose commit values were released."""
         if not isinstance(body, dict):
-            raise AttackDetected("the read's answer is not a JSON object")
+            raise AttackDetected("the answer is not a JSON object")
         entry, receipt, cp = self.verify_receipt(body.get("receipt"))
-        if entry.kind != "access.read" or entry.statement.stmt != statement.get("stmt"):
-            raise AttackDetected("the read's receipt is not for this read")
+        if entry.kind != statement["stmt"]["kind"] or entry.statement.stmt != statement["stmt"]:
+            raise AttackDetected("the receipt is not for this request")
         try:
             issue_data = str(body["issue_entry"]).encode("utf-8")
             issue = decode_entry(issue_data)
@@ -304,7 +319,7 @@ class LedgerClient:
             disclosures = body["disclosures"]
             asset = body["asset"]
         except (KeyError, TypeError, VerificationError, MalformedInput) as exc:
-            raise AttackDetected(f"the read's answer is malformed: {exc}") from None
+            raise AttackDetected(f"the answer is malformed: {exc}") from None
         stmt = statement["stmt"]
         if issue.kind != "asset.issue" or asset.get("seq") != issue.seq:
             raise AttackDetected("the issue entry is not the asset's")
@@ -331,7 +346,7 @@ class LedgerClient:
         known = self._keys.get(party)
         if known is not None and before < known[0]:
             return known[1]
-        body = self._json("GET", f"/v1/parties/{party}")
+        body = self.party(party)
         try:
             history = parse_key_history(party, body.get("keys") if isinstance(body, dict) else None)
         except (VerificationError, MalformedInput) as exc:
@@ -373,6 +388,34 @@ class LedgerClient:
         result: dict[str, Any] = body
         return result
 
+    def revocations(self) -> tuple[Checkpoint, dict[str, str]]:
+        """Every asset no longer active, as of a checkpoint proved consistent with what
+        this wallet saw (a counter's offline cache; completeness rests on the server)."""
+        body = self._json("GET", "/v1/revocations")
+        try:
+            cp = self.open_note(str(body["checkpoint"]))
+            assets = body["assets"]
+            if not isinstance(assets, dict):
+                raise TypeError
+        except (KeyError, TypeError):
+            raise AttackDetected("the revocation list is malformed") from None
+        self.check_consistent(cp, self.checkpoint())
+        return cp, {str(k): str(v) for k, v in assets.items()}
+
+    def party(self, party: str) -> dict[str, Any]:
+        """A party's public record (role, status, attributes, keys; unverified)."""
+        row: dict[str, Any] = self._json("GET", f"/v1/parties/{party}")
+        return row
+
+    def parties(self, role: str) -> list[dict[str, Any]]:
+        """The registered parties of ``role`` (issuer, counter or auditor)."""
+        rows: list[dict[str, Any]] = self._json("GET", "/v1/parties", params={"role": role})
+        return rows
+
+    def scenarios(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._json("GET", "/v1/catalog/scenarios")
+        return rows
+
     def catalog_class(self, name: str) -> dict[str, Any]:
         for cls in self._json("GET", "/v1/catalog/classes"):
             if isinstance(cls, dict) and cls.get("class") == name:
@@ -381,7 +424,7 @@ class LedgerClient:
 
     def scenario(self, name: str) -> dict[str, Any]:
         """A service scenario of the published catalog."""
-        for sc in self._json("GET", "/v1/catalog/scenarios"):
+        for sc in self.scenarios():
             if isinstance(sc, dict) and sc.get("scenario") == name:
                 return sc
         raise MalformedInput("scenario", f"no scenario {name!r} in the catalog")
@@ -448,9 +491,12 @@ class LedgerClient:
     def _prove_row(self, signer: RequestSigner, row: dict[str, Any], cp: Checkpoint) -> None:
         seq = int(row["seq"])
         entry = self._proved_entry(signer, seq, cp)
-        kind = "access.read" if row["outcome"] == "read" else "access.denied"
+        if row["outcome"] != "read":
+            kind = "access.denied"
+        else:
+            kind = "access.read_offline" if row.get("reason") == "offline" else "access.read"
         stmt = entry.statement.stmt
-        who = entry.statement.actor if kind == "access.read" else stmt.get("counter")
+        who = stmt.get("counter") if kind == "access.denied" else entry.statement.actor
         if entry.kind != kind or who != row["counter"]:
             raise AttackDetected(f"history row {seq} does not match its entry")
         row["proof"] = "verified"

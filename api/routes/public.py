@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse, Response
@@ -15,11 +15,13 @@ from api.models import (
     Health,
     InclusionProofModel,
     PartyModel,
+    Revocations,
     Stats,
 )
 from api.responses import PUBLIC, problems
 from chainledger.encoding import b64encode
 from chainledger.errors import InvalidChallenge, NotFound
+from chainledger.store.base import PartyRow
 
 router = APIRouter(dependencies=[Depends(public_limit)], tags=["public log"])
 
@@ -100,10 +102,28 @@ def party(server: Srv, party_id: str) -> dict[str, Any]:
         row = store.party(party_id)
         if row is None:
             raise NotFound("no such party")
-        keys = [
-            {"seq": seq, "public_key": b64encode(key), "entry": bytes(store.entry(seq)).decode()}
-            for seq, key in store.party_keys(party_id)
-        ]
+        return _party_json(store, row)
+
+
+@router.get(
+    "/v1/parties",
+    response_model=list[PartyModel],
+    responses=problems(422, 429),
+    summary="The registered issuers, counters or auditors (holders are never listed)",
+)
+def parties(
+    server: Srv, role: Annotated[Literal["issuer", "counter", "auditor"], Query()]
+) -> list[dict[str, Any]]:
+    store = server.domain.store
+    with store.reading():
+        return [_party_json(store, row) for row in store.parties(role)]
+
+
+def _party_json(store: Any, row: PartyRow) -> dict[str, Any]:
+    keys = [
+        {"seq": seq, "public_key": b64encode(key), "entry": bytes(store.entry(seq)).decode()}
+        for seq, key in store.party_keys(row.id)
+    ]
     return {
         "id": row.id,
         "role": row.role,
@@ -114,6 +134,20 @@ def party(server: Srv, party_id: str) -> dict[str, Any]:
         "attrs": {} if row.role == "holder" else row.attrs,
         "keys": keys,
     }
+
+
+@router.get(
+    "/v1/revocations",
+    response_model=Revocations,
+    responses=problems(429),
+    summary="Every asset no longer active, as of a signed checkpoint (for offline counters)",
+)
+def revocations(server: Srv) -> dict[str, Any]:
+    store = server.domain.store
+    with store.reading():  # the list and the checkpoint from one snapshot
+        cp = store.latest_checkpoint()
+        assert cp is not None  # a served ledger has its genesis checkpoint
+        return {"checkpoint": cp.note, "assets": store.inactive_assets()}
 
 
 @router.get("/v1/catalog/classes", responses=problems(429), summary="Asset classes")

@@ -66,8 +66,9 @@ def parse(server: Server, body: SignedStatementIn, request: Request) -> SignedSt
     responses=problems(*WRITE),
     openapi_extra=STATEMENT_BODY,
     summary="Append a signed statement (grants, revocations, key rotations, sheets, ...)",
-    description="Any kind that needs no side data. `asset.issue` goes to /v1/assets, "
-    "`access.read` to /v1/reads and `audit.query` to /v1/audit.",
+    description="Any kind that needs no side data (an offline read, `access.read_offline`, "
+    "too). `asset.issue` goes to /v1/assets, `access.read` to /v1/reads, `asset.disclose` "
+    "to /v1/disclosures and `audit.query` to /v1/audit.",
 )
 async def statements(server: Srv, statement: Statement) -> JSONResponse:
     receipt = await asyncio.wrap_future(server.domain.submit(statement))
@@ -115,3 +116,17 @@ def read_json(result: ReadResult) -> dict[str, Any]:
 async def read(server: Srv, statement: Statement) -> JSONResponse:
     # Awaits the commit, then reads the values in the loop (a few SQLite lookups).
     return JSONResponse(read_json(await server.domain.read_async(statement)))
+
+
+@router.post(
+    "/v1/disclosures",
+    response_model=ReadOut,
+    responses=problems(*WRITE),
+    openapi_extra=STATEMENT_BODY,
+    summary="A holder's signed asset.disclose: its own values, for an offline presentation",
+    description="The holder's request is committed as an `asset.disclose` entry before its "
+    "values and salts are released to it, with the issuer's entry and its inclusion proof: "
+    "what the holder's wallet puts in a presentation bundle for a counter that is offline.",
+)
+async def disclose(server: Srv, statement: Statement) -> JSONResponse:
+    return JSONResponse(read_json(await server.domain.disclose_async(statement)))

@@ -108,6 +108,10 @@ class ProjectionReads:
         )
         return [AssetRow(*r) for r in rows]
 
+    def inactive_assets(self) -> dict[str, str]:
+        rows = self._c().execute("SELECT id, status FROM assets WHERE status != 'active'")
+        return dict(rows.fetchall())
+
     def grant(self, grant_id: str) -> GrantRow | None:
         row = self._c().execute(f"SELECT {_GRANT} FROM grants WHERE id = ?", (grant_id,)).fetchone()
         return _grant(row) if row else None

@@ -10,9 +10,9 @@ Expected, from `Rules.admit` and `Sequencer._authenticate`: an unregistered key 
 `UnknownActor` (not authenticated, so never recorded); a role outside ``Kind.roles`` is
 ``Refused("role")``; a suspended party of an allowed role is ``Refused("actor_suspended")``
 (the role is checked first, so a suspended party asking for what its role can never do
-gets "role"). A refused statement adds no entry, except a refused ``access.read`` by a
-registered party, which adds exactly one ``access.denied`` entry whose receipt the
-caller gets with the refusal.
+gets "role"). A refused statement adds no entry, except a refused ``access.read`` (or
+``access.read_offline``) by a registered party, which adds exactly one ``access.denied``
+entry whose receipt the caller gets with the refusal.
 
 The matrix shares one ledger (a fresh cast per case would take minutes); each case
 registers its own parties, assets and grants, and the ledger is verified end to end
@@ -21,6 +21,7 @@ when the module is done.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import os
@@ -34,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain_support import Actor, Cast, make_cast
 
 from chainledger import catalog_default
-from chainledger.access import read_fields, request_hash
+from chainledger.access import offline_fields, read_fields, request_hash
 from chainledger.assets import asset_id, digests_of, issue_fields, make_disclosures
 from chainledger.clock import format_ts
 from chainledger.crypto import public_key_bytes
@@ -330,6 +331,26 @@ def build_access_read(env: Env, who: Signer) -> Request:
     return Request(stmt, lambda: env.d.read(stmt).receipt, used)
 
 
+def build_access_read_offline(env: Env, who: Signer) -> Request:
+    counter = who.own("counter") or env.cast.bus
+    aid = env.id_card(env.cast.citizen)
+    gid = env.grant(env.cast.citizen, counter)
+    read = read_fields(gid, aid, ["name"], "ticket_purchase")
+    stmt = who.sign("access.read_offline", **offline_fields(read, env.d.ledger.size() - 1))
+
+    def used() -> bool:
+        grant = env.d.store.grant(gid)
+        return grant is not None and grant.uses > 0
+
+    return Request(stmt, _append(env, stmt), used)
+
+
+def build_asset_disclose(env: Env, who: Signer) -> Request:
+    aid = env.id_card(who.own("holder") or env.cast.citizen)
+    stmt = who.sign("asset.disclose", asset=aid, fields=["name"])
+    return Request(stmt, lambda: asyncio.run(env.d.disclose_async(stmt)).receipt)
+
+
 def build_access_denied(env: Env, who: Signer) -> Request:
     d = env.d
     refusals = d.stats()["refusals"]
@@ -386,9 +407,11 @@ BUILDERS: dict[str, Callable[[Env, Signer], Request]] = {
     "asset.issue": build_asset_issue,
     "asset.revoke": build_asset_revoke,
     "asset.erase": build_asset_erase,
+    "asset.disclose": build_asset_disclose,
     "grant.create": build_grant_create,
     "grant.revoke": build_grant_revoke,
     "access.read": build_access_read,
+    "access.read_offline": build_access_read_offline,
     "access.denied": build_access_denied,
     "request.denied": build_request_denied,
     "sheet.issue": build_sheet_issue,
@@ -428,9 +451,11 @@ def test_matrix_covers_every_kind_and_role() -> None:
         "asset.issue": {"issuer"},
         "asset.revoke": {"issuer"},
         "asset.erase": {"holder", "platform"},
+        "asset.disclose": {"holder"},
         "grant.create": {"holder"},
         "grant.revoke": {"holder"},
         "access.read": {"counter"},
+        "access.read_offline": {"counter"},
         "access.denied": {"platform"},
         "request.denied": {"platform"},
         "sheet.issue": {"counter"},
@@ -486,7 +511,7 @@ def test_authorization_matrix(env: Env, signer: str, kind: str) -> None:
         with pytest.raises(Refused) as info:
             request.submit()
         assert info.value.reason == outcome
-        if kind == "access.read":
+        if kind in ("access.read", "access.read_offline"):
             check_denied_entry(env, info.value, request.stmt, size)
         else:
             assert info.value.receipt is None

@@ -10,13 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import serve, signed
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from api_support import serve, signed, signer
 from domain_support import Cast, make_cast
-from wallet_support import one_line_error, run
+from wallet_support import HEADER, card_row, id_card_csv, imported, one_line_error, run
 
 from chainledger.access import read_fields
-from chainledger.crypto import save_private_key
 
 
 @pytest.fixture(scope="module")
@@ -29,33 +27,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cast, Path
         yield cast, db, server.url, tmp
 
 
-def imported(tmp: Path, url: str, name: str, key: Ed25519PrivateKey, role: str) -> Path:
-    pem = tmp / f"{name}.pem"
-    if not pem.exists():
-        save_private_key(key, pem)
-    home = tmp / f"home-{name}"
-    if not home.exists():
-        r = run(home, url, "import", "--key", str(pem), "--role", role)
-        assert r.returncode == 0, r.stderr
-    return home
-
-
 def size(url: str) -> int:
     return int(httpx.get(url + "/healthz").json()["size"])
-
-
-def card_row(holder: str, id_number: str, name: str) -> str:
-    return (f"{holder},2020-01-01,2040-01-01,{name},女,汉,1990-03-07,"
-            f"山东省聊城市东昌府区,{id_number},2020-01-01,2040-01-01")  # fmt: skip
-
-
-HEADER = ("@holder,@valid_from,@valid_until,name,sex,ethnicity,birth_date,address,id_number,"
-          "valid_from,valid_until")  # fmt: skip
-
-
-def id_card_csv(path: Path, rows: list[str]) -> Path:
-    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    return path
 
 
 def test_issuer_imports_a_csv_all_or_nothing_and_revokes(world: Any) -> None:
@@ -138,3 +111,47 @@ def test_auditor_traces_and_reports_and_others_cannot(world: Any) -> None:
     assert r.returncode == 0, r.stderr
     bus = imported(tmp, url, "bus", cast.bus.key, "counter")
     one_line_error(run(bus, url, "audit", "trace"), 2, "403")
+
+
+def test_issuer_reissues_an_asset_and_the_old_one_is_superseded(world: Any) -> None:
+    cast, _, url, tmp = world
+    police = imported(tmp, url, "police", cast.police.key, "issuer")
+    first = id_card_csv(tmp / "first.csv", [
+        card_row(cast.other.id, cast.other_id_number, "李四")])  # fmt: skip
+    r = run(police, url, "issue", "--class", "resident_id_card", "--csv", str(first))
+    assert r.returncode == 0, r.stderr
+    old = r.stdout.split()[2]
+    # A re-issue row must say what it replaces; if one does not, nothing is issued.
+    before = size(url)
+    missing = id_card_csv(tmp / "missing.csv", [
+        card_row(cast.other.id, cast.other_id_number, "李四")])  # fmt: skip
+    r = run(police, url, "reissue", "--class", "resident_id_card", "--csv", str(missing))
+    assert r.returncode == 2
+    assert "line 2: @supersedes must name the asset this replaces" in r.stderr  # per-row report
+    assert "1 of 1 rows are invalid; nothing was issued" in r.stderr
+    assert size(url) == before
+    renewed = tmp / "renewed.csv"
+    renewed.write_text(
+        HEADER.replace("@valid_until,", "@valid_until,@supersedes,") + "\n"
+        + card_row(cast.other.id, cast.other_id_number, "李四").replace(
+            "2040-01-01,", f"2040-01-01,{old},", 1) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    r = run(police, url, "reissue", "--class", "resident_id_card", "--csv", str(renewed))
+    assert r.returncode == 0, r.stderr
+    new = r.stdout.split()[2]
+    assert "re-issued at seq" in r.stdout
+    assert f"superseding {old}" in r.stdout
+    statuses = {
+        a["id"]: a["status"]
+        for a in httpx.get(f"{url}/v1/holders/{cast.other.id}/assets",
+                           auth=signer(cast.other)).json()
+    }  # fmt: skip
+    assert (statuses[old], statuses[new]) == ("superseded", "active")
+    # Superseding the same asset twice is refused by the ledger and reported.
+    before = size(url)
+    r = run(police, url, "reissue", "--class", "resident_id_card", "--csv", str(renewed))
+    assert r.returncode == 2
+    assert "line 2: refused: 403 refused (not_supersedable)" in r.stderr
+    assert "1 of 1 rows were refused" in r.stderr
+    assert size(url) == before
