@@ -16,7 +16,7 @@ from api import errors, openapi
 from api.limits import BodyLimit
 from api.metrics import Metrics
 from api.observe import Observe
-from api.routes import platform, private, public, witness, writes
+from api.routes import platform, presentations, private, public, witness, writes
 from api.server import Server
 from api.settings import Settings
 from chainledger.clock import Clock, system_clock
@@ -59,6 +59,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     app.include_router(private.router)
     app.include_router(platform.router)
     app.include_router(witness.router)
+    app.include_router(presentations.router)
     signed = {
         (route.path, method)
         for router in (private.router, platform.router, witness.router)
