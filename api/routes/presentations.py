@@ -1,9 +1,11 @@
-"""Reading a presented QR code from a photo, for counter terminals whose browser cannot.
+"""QR codes of presentation tokens, drawn and read for the web pages.
 
-A counter's page decodes the code itself where the browser has BarcodeDetector; where
-it has not (most desktop browsers), it uploads the photo here. The token in a code is a
-one-time grant id and secret, never a personal value, and it goes to the server anyway
-in the counter's signed read; the image is decoded in memory and not kept or logged.
+A citizen's page shows its one-time presentation as a QR code drawn here (segno), and
+a counter's page decodes a photo of one itself where the browser has BarcodeDetector
+and, where it has not (most desktop browsers), uploads the photo here. A token is a
+one-time grant id and secret, never a personal value, and it reaches the server anyway
+in the counter's signed read; tokens and images are handled in memory, in the request
+body (never in a URL), and are neither kept nor logged.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import io
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import public_limit
@@ -56,3 +60,21 @@ async def decode(request: Request) -> dict[str, str]:
     if not image:
         raise MalformedInput("image", "send one image as the body")
     return {"token": await run_in_threadpool(decode_token, image)}
+
+
+class TokenIn(BaseModel):
+    token: str = Field(max_length=2000, pattern=r"^CLP1\.[A-Za-z0-9_-]+$")
+
+
+@router.post(
+    "/v1/presentations/qr",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}, **problems(422, 429)},
+    summary="A presentation token drawn as a QR code (SVG), for the citizen's page",
+)
+def qr(body: TokenIn) -> Response:
+    import segno
+
+    buf = io.BytesIO()
+    segno.make(body.token, error="m").save(buf, kind="svg", scale=8, border=4, title="QR")
+    return Response(buf.getvalue(), media_type="image/svg+xml")
