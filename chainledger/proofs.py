@@ -12,7 +12,7 @@ from typing import Any
 
 from chainledger.crypto import SUITES, HashSuite
 from chainledger.encoding import JsonObject, b64decode, b64encode, parse_json_object
-from chainledger.errors import MalformedInput
+from chainledger.errors import MalformedInput, VerificationError
 from chainledger.merkle import verify_consistency, verify_inclusion
 
 __all__ = ["MAX_PROOF_HASHES", "ConsistencyProof", "InclusionProof"]
@@ -57,6 +57,19 @@ class InclusionProof:
     def verify(self, leaf_hash: bytes, root: bytes, *, suite: HashSuite = SUITES["sha256"]) -> None:
         """See `chainledger.merkle.verify_inclusion`."""
         verify_inclusion(leaf_hash, self.leaf_index, self.tree_size, self.hashes, root, suite=suite)
+
+    def verify_entry(
+        self, data: bytes, seq: int, size: int, root: bytes, *, suite: HashSuite = SUITES["sha256"]
+    ) -> None:
+        """Raise a `VerificationError` unless ``data`` (an entry's canonical bytes) is leaf
+        ``seq`` of the tree of ``size`` whose root is ``root``: the proof must be for
+        exactly that place, and lead from H(0x00 || data) to the root."""
+        if (self.leaf_index, self.tree_size) != (seq, size):
+            raise VerificationError(
+                f"the proof is for leaf {self.leaf_index} of a tree of {self.tree_size}, "
+                f"not {seq} of {size}"
+            )
+        self.verify(suite.leaf(data), root, suite=suite)
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,10 +145,8 @@ class OfflineVerdict:
 
 
 def _prove(entry: Entry, proof: InclusionProof, cp: Checkpoint, suite: HashSuite) -> None:
-    if (proof.leaf_index, proof.tree_size) != (entry.seq, cp.size):
-        raise VerificationError(f"the proof of entry {entry.seq} is for another place")
     try:
-        proof.verify(suite.leaf(entry.data), cp.root, suite=suite)
+        proof.verify_entry(entry.data, entry.seq, cp.size, cp.root, suite=suite)
     except VerificationError as exc:
         raise VerificationError(
             f"the bundle's {entry.kind} entry {entry.seq} is not in its checkpoint: {exc}"

@@ -323,10 +323,8 @@ class LedgerClient:
         stmt = statement["stmt"]
         if issue.kind != "asset.issue" or asset.get("seq") != issue.seq:
             raise AttackDetected("the issue entry is not the asset's")
-        if proof.leaf_index != issue.seq or proof.tree_size != cp.size:
-            raise AttackDetected("the issue entry's proof is for another place in the log")
         try:
-            proof.verify(self.suite.leaf(issue_data), cp.root, suite=self.suite)
+            proof.verify_entry(issue_data, issue.seq, cp.size, cp.root, suite=self.suite)
         except VerificationError as exc:
             raise AttackDetected(f"the issue entry is not in the log: {exc}") from None
         self._check_issuer(issue, cp)
@@ -521,9 +519,7 @@ class LedgerClient:
         )
         try:
             proof = InclusionProof.from_json(body)
-            if (proof.leaf_index, proof.tree_size) != (entry.seq, cp.size):
-                raise VerificationError("the proof is for another place in the log")
-            proof.verify(self.suite.leaf(entry.data), cp.root, suite=self.suite)
+            proof.verify_entry(entry.data, entry.seq, cp.size, cp.root, suite=self.suite)
         except (VerificationError, MalformedInput) as exc:
             raise AttackDetected(f"entry {entry.seq} is not in the log: {exc}") from None
         return proof

@@ -18,7 +18,7 @@ from chainledger.checkpoint import OriginMismatch, parse_checkpoint_body, sign_c
 from chainledger.crypto import generate_key
 from chainledger.encoding import b64encode, canonical
 from chainledger.entry import decode_entry
-from chainledger.errors import MalformedInput
+from chainledger.errors import MalformedInput, VerificationError
 from chainledger.ledger import Ledger
 from chainledger.merkle import InvalidProof, ProofLengthError, RootMismatch
 from chainledger.note import (
@@ -78,6 +78,22 @@ def test_proofs_survive_json_and_verify() -> None:
     for m in range(1, n + 1):
         c = ConsistencyProof(m, n, tuple(merkle.consistency_proof(m, leaves)))
         ConsistencyProof.from_json(json.dumps(c.to_json())).verify(merkle.root(leaves[:m]), root)
+
+
+def test_verify_entry_pins_the_proof_to_the_entry_s_place() -> None:
+    data = json.loads((_VECTOR_DIR / "tessera_testlog_vectors.json").read_text(encoding="utf-8"))
+    entries = [word.encode() for word in data["entries"]]
+    leaves = [merkle.leaf_hash(e) for e in entries]
+    n, root = len(leaves), merkle.root(leaves)
+    for i in (0, n // 2, n - 1):
+        p = InclusionProof(i, n, tuple(merkle.inclusion_proof(i, leaves)))
+        p.verify_entry(entries[i], i, n, root)
+        with pytest.raises(VerificationError, match="not .* of"):
+            p.verify_entry(entries[i], i + 1, n, root)  # the right proof for another place
+        with pytest.raises(VerificationError, match="not .* of"):
+            p.verify_entry(entries[i], i, n + 1, root)
+        with pytest.raises(VerificationError):
+            p.verify_entry(entries[i] + b" ", i, n, root)  # other bytes at that place
 
 
 INCLUSION = {"leaf_index": 1, "tree_size": 2, "hashes": [HASH]}
