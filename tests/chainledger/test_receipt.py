@@ -88,9 +88,9 @@ def test_verify_entry_pins_the_proof_to_the_entry_s_place() -> None:
     for i in (0, n // 2, n - 1):
         p = InclusionProof(i, n, tuple(merkle.inclusion_proof(i, leaves)))
         p.verify_entry(entries[i], i, n, root)
-        with pytest.raises(VerificationError, match="not .* of"):
+        with pytest.raises(VerificationError, match=r"not \d+ of \d+"):
             p.verify_entry(entries[i], i + 1, n, root)  # the right proof for another place
-        with pytest.raises(VerificationError, match="not .* of"):
+        with pytest.raises(VerificationError, match=r"not \d+ of \d+"):
             p.verify_entry(entries[i], i, n + 1, root)
         with pytest.raises(VerificationError):
             p.verify_entry(entries[i] + b" ", i, n, root)  # other bytes at that place
