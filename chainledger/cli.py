@@ -22,6 +22,7 @@ from chainledger.crypto import party_id
 from chainledger.domain import Domain, domain_rules, secrets_path
 from chainledger.errors import ChainledgerError, LedgerCorrupt
 from chainledger.ledger import DEFAULT_ORIGIN, Ledger, key_path
+from chainledger.store.sqlite import SqliteStore
 from chainledger.verify import verify_ledger
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -189,6 +190,81 @@ def proof_consistency(db: Path, first: int, second: int) -> None:
     """Consistency proof from tree size FIRST to SECOND."""
     with _open(db) as ledger:
         click.echo(json.dumps(ledger.consistency_proof(first, second).to_json()))
+
+
+def _companions(db: Path) -> list[Path]:
+    """The files that belong with a ledger database: its platform key and its secrets."""
+    return [key_path(db), secrets_path(db)]
+
+
+def _copy_private(src: Path, dst: Path) -> None:
+    """Copy a key or secrets file, readable by its owner only."""
+    if dst.exists():
+        fail(f"{dst} exists: not overwritten")
+    dst.write_bytes(src.read_bytes())
+    dst.chmod(0o600)
+
+
+@main.command()
+@db_option
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    help="The backup file to write (must not exist).",
+)  # fmt: skip
+@click.option(
+    "--with-secrets", is_flag=True,
+    help="Also copy the platform key and the vault secrets beside it (mode 0600).",
+)  # fmt: skip
+def backup(db: Path, out: Path, with_secrets: bool) -> None:
+    """An online backup: a consistent copy taken while the ledger keeps serving, then
+    verified in full. Without --with-secrets the key and secrets files are not copied
+    (keep them in their own, safer, backup)."""
+    with _open(db) as ledger:
+        if out.exists():
+            fail(f"{out} exists: not overwritten")
+        ledger.store.backup(out)
+    copy = SqliteStore(out)
+    try:
+        with _errors():
+            report = verify_ledger(copy, rules=domain_rules())
+    finally:
+        copy.close()
+    if with_secrets:
+        for src, dst in zip(_companions(db), _companions(out), strict=True):
+            if src.exists():
+                _copy_private(src, dst)
+    click.echo(
+        f"backup: {out}, {report.entries} entries, {report.checkpoints} checkpoints, "
+        f"root {report.root.hex()}, verified" + (" (with key and secrets)" if with_secrets else "")
+    )
+
+
+@main.command()
+@click.option(
+    "--from", "src", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True, help="A backup written by `chainledger backup`.",
+)  # fmt: skip
+@db_option
+def restore(src: Path, db: Path) -> None:
+    """Restore a backup as the ledger ``--db`` (which must not exist): the backup is
+    verified first, with its platform key (``<backup>.key``, needed to go on appending),
+    and the restored ledger continues the same chain."""
+    if db.exists():
+        fail(f"{db} exists: restore into a new path")
+    if not key_path(src).exists():
+        fail(f"no platform key beside the backup ({key_path(src)}): restore it next to it")
+    with _open(src) as ledger:
+        with _errors():
+            report = verify_ledger(ledger.store, db_path=src, rules=ledger.rules)
+        tmp = db.with_name(db.name + ".restoring")
+        tmp.unlink(missing_ok=True)
+        with _errors():
+            ledger.store.backup(tmp)
+    for s, d in zip(_companions(src), _companions(db), strict=True):
+        if s.exists():
+            _copy_private(s, d)
+    tmp.rename(db)
+    click.echo(f"restored {db}: {report.entries} entries, root {report.root.hex()}, verified")
 
 
 @main.command()

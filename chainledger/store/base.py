@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from chainledger.merkle import NodeKey
@@ -166,6 +167,11 @@ class Store(StateReader, Protocol):
 
     def write(self) -> AbstractContextManager[StateWriter]:
         """An exclusive write transaction: committed durably on normal exit, else rolled back."""
+        ...
+
+    def backup(self, dest: Path) -> None:
+        """A consistent copy of the whole store at ``dest`` (which must not exist), taken
+        online: writers may go on meanwhile, the copy is one committed state."""
         ...
 
     def close(self) -> None: ...

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -313,6 +314,23 @@ class SqliteStore(_Reads):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def backup(self, dest: Path) -> None:
+        # SQLite's online backup API, all pages in one step: the copy is read inside one
+        # read transaction (a WAL snapshot), so appends committed meanwhile are simply not
+        # in it. Written beside ``dest`` first, then renamed: never a half backup.
+        dest = Path(dest)
+        if dest.exists():
+            raise Conflict(f"{dest} exists")
+        tmp = dest.with_name(dest.name + ".partial")
+        tmp.unlink(missing_ok=True)
+        target = sqlite3.connect(tmp)
+        try:
+            self._c().backup(target)
+            target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+        finally:
+            target.close()
+        os.replace(tmp, dest)
 
     def close(self) -> None:
         with self._lock:
