@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from api import errors, openapi
+from api import errors, openapi, web
 from api.limits import BodyLimit
 from api.metrics import Metrics
 from api.observe import Observe
@@ -60,6 +61,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     app.include_router(platform.router)
     app.include_router(witness.router)
     app.include_router(presentations.router)
+    app.include_router(web.router)
+    app.mount(web.STATIC_PATH, StaticFiles(directory=web.STATIC_DIR), name="static")
     signed = {
         (route.path, method)
         for router in (private.router, platform.router, witness.router)
