@@ -30,7 +30,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chainledger.access import offline_fields, read_fields
 from chainledger.clock import format_ts, system_clock
-from chainledger.crypto import SUITES, load_private_key, party_id, public_key_bytes
+from chainledger.crypto import (
+    SUITES,
+    load_private_key,
+    party_id,
+    public_key_bytes,
+    save_private_key,
+)
 from chainledger.encoding import b64encode
 from chainledger.entry import Entry
 from chainledger.errors import ChainledgerError, VerificationError
@@ -600,6 +606,26 @@ def import_key(ctx: click.Context, key_file: Path, role: str, party: str | None)
         key = load_private_key(key_file)
         info = store.adopt(key, party or party_id(public_key_bytes(key)), role, _passphrase(True))
     click.echo(f"{info.party} {info.role} imported into {store.path}")
+
+
+@main.command("export-key")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    help="Where to write the key (a new file, owner-only).",
+)  # fmt: skip
+@click.pass_context
+def export_key(ctx: click.Context, out: Path) -> None:
+    """Write this wallet's private key as an unencrypted PKCS#8 PEM (RFC 8410), for the
+    web pages' key import: the page keeps it non-extractable in the browser. Delete the
+    file once imported."""
+    with _errors():
+        if out.exists():
+            fail(f"{out} exists: not overwritten")
+        info, key = _unlocked(ctx)
+        if party_id(public_key_bytes(key)) != info.party:
+            fail(f"{info.party}'s key was rotated in: the web pages cannot act as it yet")
+        save_private_key(key, out)
+    click.echo(f"{info.party}: key written to {out} (unencrypted: delete it after import)")
 
 
 @main.command()

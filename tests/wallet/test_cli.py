@@ -20,7 +20,7 @@ from wallet_support import PASSPHRASE, one_line_error, platform, run
 from chainledger.access import read_fields
 from chainledger.checkpoint import Checkpoint, sign_checkpoint
 from chainledger.clock import format_ts
-from chainledger.crypto import load_private_key
+from chainledger.crypto import load_private_key, public_key_bytes, save_private_key
 from chainledger.grants import create_fields, grant_id
 from chainledger.identity import make_resident_id
 from chainledger.ledger import DEFAULT_ORIGIN, key_path
@@ -159,3 +159,23 @@ def test_the_platform_approves_a_wallets_registration_request(world: Any, tmp_pa
     assert party in done.stdout
     got = httpx.get(f"{url}/v1/parties/{party}").json()
     assert (got["role"], got["attrs"]) == ("counter", {"counter_type": "self_service_kiosk"})
+
+
+def test_export_key_writes_the_key_for_a_web_page_once(world: Any, tmp_path: Path) -> None:
+    cast, _, url, _ = world
+    home = tmp_path / "holder"
+    pem = tmp_path / "holder.pem"
+    key_file = tmp_path / "citizen.key"
+    save_private_key(cast.citizen.key, key_file)
+    assert run(home, url, "import", "--key", str(key_file), "--role", "holder").returncode == 0
+    one_line_error(run(home, url, "export-key", "--out", str(pem), passphrase="wrong"), 2,
+                   "passphrase")  # fmt: skip
+    assert not pem.exists()
+    r = run(home, url, "export-key", "--out", str(pem))
+    assert r.returncode == 0, r.stderr
+    assert cast.citizen.id in r.stdout
+    assert pem.stat().st_mode & 0o777 == 0o600
+    assert public_key_bytes(load_private_key(pem)) == public_key_bytes(cast.citizen.key)
+    before = pem.read_bytes()
+    one_line_error(run(home, url, "export-key", "--out", str(pem)), 2, "exists")
+    assert pem.read_bytes() == before
