@@ -3,17 +3,19 @@ Playwright, a ledger with the small demo data set, and real receipts made over H
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, Page, Request
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from playwright.sync_api import Browser, Page, Request, expect
 from support import chainledger_exe
 
 from chainledger.clock import format_ts
@@ -119,3 +121,170 @@ def watched_page(browser: Browser, **context: Any) -> Iterator[Watched]:
         assert not watched.errors, "the page logged errors:\n" + "\n".join(watched.errors)
     finally:
         ctx.close()
+
+
+#: Every text element's contrast ratio against its composited background (WCAG 2.x).
+CONTRAST_JS = """() => {
+  const rgba = (c) => {
+    const p = c.match(/[\\d.]+/g).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3]))
+    .concat([1]);
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) layers.push(rgba(getComputedStyle(e).backgroundColor));
+    return layers.reverse().reduce((acc, layer) => over(layer, acc), [255, 255, 255, 1]);
+  };
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const hasText = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!hasText || !el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden") continue;
+    const bg = background(el);
+    const fg = over(rgba(style.color), bg);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    out.push({ text: el.textContent.trim().slice(0, 40), ratio: (a + 0.05) / (b + 0.05) });
+  }
+  return out;
+}"""
+#: What the Tab key should reach.
+FOCUSABLE = "a[href], button, textarea, input, select, summary, [tabindex]:not([tabindex='-1'])"
+
+
+# --- people on the party pages (citizen, counter, auditor) ------------------------------
+
+TIMEOUT = 30_000
+#: The browser keystore's records (static/js/keystore.js): IndexedDB "chainledger", "keys".
+STORED_KEYS = """async () => {
+  const db = await new Promise((ok, ko) => {
+    const r = indexedDB.open("chainledger");
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => ko(r.error);
+  });
+  const all = await new Promise((ok) => {
+    const q = db.transaction("keys").objectStore("keys").getAll();
+    q.onsuccess = () => ok(q.result);
+  });
+  const out = [];
+  for (const pair of all) {
+    const key = pair.privateKey;
+    let exported = "exported";
+    try { await crypto.subtle.exportKey("pkcs8", key); } catch (e) { exported = e.name; }
+    out.push({ extractable: key.extractable, usages: key.usages, exported });
+  }
+  return out;
+}"""
+
+
+@dataclass
+class Demo:
+    url: str
+    db: Path
+    keys: Path
+    parties: list[dict[str, Any]]
+    tmp: Path
+
+    def party(self, role: str, **attrs: str) -> dict[str, Any]:
+        return next(
+            p for p in self.parties
+            if p["role"] == role and all(p["attrs"].get(k) == v for k, v in attrs.items())
+        )  # fmt: skip
+
+    def pem(self, party: dict[str, Any]) -> Path:
+        return self.keys / party["key"]
+
+
+def secrets_of(pem: Path) -> list[str]:
+    """Every spelling of a private key a request could carry."""
+    seed = load_private_key(pem).private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    body = "".join(pem.read_text().splitlines()[1:-1])
+    return [
+        seed.hex(), base64.b64encode(seed).decode(),
+        base64.urlsafe_b64encode(seed).decode().rstrip("="), body, body[16:48],
+    ]  # fmt: skip
+
+
+class Person:
+    """One browser context on one page: its requests, refusals and errors recorded."""
+
+    def __init__(self, browser: Browser, url: str, path: str, **context: Any) -> None:
+        self.context = browser.new_context(
+            **{"viewport": {"width": 1280, "height": 900}, **context}
+        )
+        self.page: Page = self.context.new_page()
+        self.requests: list[Request] = []
+        self.errors: list[str] = []
+        self.failed: list[tuple[int, str]] = []
+        self.page.on("request", lambda r: self.requests.append(r))
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on(
+            "response",
+            lambda r: self.failed.append((r.status, r.url)) if r.status >= 400 else None,
+        )
+        self.page.goto(url + path)
+
+    def import_key(self, pem: Path) -> None:
+        self.page.fill("#key-pem", pem.read_text())
+        self.page.click("#key-import")
+        expect(self.page.locator("#app")).to_be_visible(timeout=TIMEOUT)
+
+    def sent(self) -> str:
+        """Everything this context sent: URLs, headers and bodies."""
+        out = []
+        for r in self.requests:
+            out += [r.url, json.dumps(r.headers)]
+            body = r.post_data_buffer
+            out.append(body.decode("latin-1") if body else "")
+        return "\n".join(out)
+
+    def check_clean(self, expected: Collection[tuple[int, str]] = ()) -> None:
+        """No failed response but the ``expected`` (status, path) refusals; no errors but
+        Chromium's own log line for each of those refusals."""
+        paths = {(s, "/" + u.split("/", 3)[-1].split("?")[0]) for s, u in self.failed}
+        assert paths <= set(expected), paths - set(expected)
+        real = [e for e in self.errors if not e.startswith("Failed to load resource")]
+        assert not real, real
+        self.context.close()
+
+
+def presentation_token(demo: Demo, holder: dict[str, Any], scenario: str = "bus_ticket") -> str:
+    """A one-time presentation (as ``wallet present`` makes it) of the holder's resident
+    ID card for ``scenario``, its grant appended over HTTP."""
+    from chainledger.encoding import b64encode
+    from chainledger.grants import grant_id, secret_hash
+    from wallet.httpsig import RequestSigner
+    from wallet.presentation import Presentation
+
+    key = load_private_key(demo.pem(holder))
+    auth = RequestSigner(holder["id"], key)
+    assets = httpx.get(f"{demo.url}/v1/holders/{holder['id']}/assets", auth=auth, timeout=30)
+    assets.raise_for_status()
+    card = next(
+        a for a in assets.json() if a["cls"] == "resident_id_card" and a["status"] == "active"
+    )
+    sc = next(
+        s for s in httpx.get(demo.url + "/v1/catalog/scenarios").json() if s["scenario"] == scenario
+    )
+    fields = sc["reads"]["resident_id_card"]
+    secret = os.urandom(32)
+    now = datetime.now(UTC)
+    stmt = make_statement(
+        "grant.create", holder["id"], now, os.urandom,
+        **create_fields(
+            scenario=scenario, purpose=sc["purpose"], scope={"resident_id_card": fields},
+            grantee=None, not_before=format_ts(now - timedelta(minutes=1)),
+            expires=format_ts(now + timedelta(minutes=10)), max_uses=1, assets=[card["id"]],
+            secret_hash=secret_hash(secret),
+        ),
+    )  # fmt: skip
+    done = httpx.post(demo.url + "/v1/statements", json=sign_statement(stmt, key).to_wire())
+    done.raise_for_status()
+    gid = grant_id(holder["id"], stmt["nonce"])
+    return Presentation(gid, card["id"], tuple(fields), sc["purpose"], b64encode(secret)).token()

@@ -14,6 +14,9 @@ __all__ = ["PAGE_MODULES", "pages"]
 
 PAGE_MODULES: tuple[str, ...] = (
     "home",
+    "citizen",
+    "counter",
+    "auditor",
     "public",
 )
 

@@ -27,7 +27,10 @@ CSP = "; ".join(
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self' data:",
+        # blob: for the QR code drawn from the server's SVG and for report downloads;
+        # the counter's camera preview is a MediaStream (srcObject), which media-src
+        # does not govern.
+        "img-src 'self' data: blob:",
         "connect-src 'self'",
         "font-src 'self'",
         "base-uri 'none'",
@@ -39,6 +42,8 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
+    # The counter terminal may use the camera (this origin only); nothing else may.
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=(), payment=()",
     "Cache-Control": "no-cache",
     "Vary": "Accept-Language, Cookie",
 }

@@ -8,6 +8,7 @@ Chromium must be installed: a missing one fails loudly (scripts/test installs it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from web_support import (
     CHROMIUM,
     MISSING_CHROMIUM,
+    Demo,
     Site,
     Watched,
     demo_ledger,
@@ -61,3 +63,14 @@ def phone(browser: Browser) -> Iterator[Watched]:
     yield from watched_page(
         browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """A server of the test module's own, over a fresh demo ledger (party pages write)."""
+    tmp = tmp_path_factory.mktemp("flows")
+    db = demo_ledger(tmp)
+    keys = db.with_name(db.name + ".demo")
+    parties = json.loads((keys / "parties.json").read_text(encoding="utf-8"))
+    with serve(db) as server:
+        yield Demo(server.url, db, keys, parties, tmp)

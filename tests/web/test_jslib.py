@@ -516,3 +516,64 @@ def test_signed_notes_and_checkpoints_agree_with_python(lib: Watched) -> None:
     for d in derivations:
         pub = bytes.fromhex(d["public_key_hex"])
         assert key_id(d["name"], d["signature_type"], pub).hex() == d["key_id_hex"]
+
+
+# --- RFC 9421 request signatures and derived ids ------------------------------------------
+
+REQUESTS = [
+    ("GET", "/v1/holders/p_aaaaaaaaaaaaaaaa/assets", b""),
+    ("GET", "/v1/holders/p_aaaaaaaaaaaaaaaa/history?after_seq=-1&limit=500", b""),
+    ("GET", "/v1/entries?start=0&limit=1", b""),
+    ("POST", "/v1/audit?format=json&limit=1000", b'{"stmt":{"kind":"audit.query"},"sig":"x"}'),
+    ("POST", "/v1/statements", '{"name":"水城链"}'.encode()),
+    ("GET", "/v1/assets/a_bbbbbbbbbbbbbbbb?", b""),
+]
+
+HTTPSIG_JS = f"""
+    const {{ signRequest }} = await import("{JS}httpsig.js");
+    const {{ fromHex }} = await import("{JS}hex.js");
+    const key = await crypto.subtle.importKey(
+        "pkcs8", fromHex(arg.pkcs8), {{ name: "Ed25519" }}, false, ["sign"]);
+    const out = [];
+    for (const [method, path, body] of arg.cases) {{
+        out.push(await signRequest({{ method, url: arg.origin + path,
+            body: body ? fromHex(body) : null, partyId: arg.party, privateKey: key,
+            now: arg.ms, nonce: arg.nonce }}));
+    }}
+    return out;
+"""
+
+
+def test_httpsig_js_signs_requests_as_the_python_wallet(lib: Watched, site: Site) -> None:
+    from wallet.httpsig import sign_request_headers
+
+    party = party_id(public_key_bytes(KEY))
+    now = datetime(2026, 11, 27, 3, 4, 5, tzinfo=UTC)
+    nonce = "AAECAwQFBgcICQoLDA0ODw"
+    got = run(
+        lib,
+        HTTPSIG_JS,
+        {
+            "pkcs8": PKCS8.hex(), "party": party, "origin": site.url,
+            "ms": int(now.timestamp() * 1000) + 999, "nonce": nonce,
+            "cases": [[m, p, b.hex()] for m, p, b in REQUESTS],
+        },
+    )  # fmt: skip
+    for (method, path, body), headers in zip(REQUESTS, got, strict=True):
+        want = sign_request_headers(
+            method, site.url + path, {}, body, party, KEY, now=now, nonce=nonce
+        )
+        assert headers == want, (method, path)
+
+
+def test_derived_ids_are_the_python_ones(lib: Watched) -> None:
+    from chainledger.crypto import derived_id
+
+    cases = [["g", "p_aaaaaaaaaaaaaaaa", "AAAAAAAAAAAAAAAAAAAAAA=="], ["a", "p_x", "水"]]
+    got = run(
+        lib,
+        f"""const {{ derivedId }} = await import("{JS}sign.js");
+            return Promise.all(arg.map(([p, a, n]) => derivedId(p, a, n)));""",
+        cases,
+    )
+    assert got == [derived_id(*c) for c in cases]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Page, expect
-from web_support import Site, Watched, fresh_receipt
+from web_support import CONTRAST_JS, FOCUSABLE, Site, Watched, fresh_receipt
 
 from api.web.i18n import messages
 from chainledger.checkpoint import Cosigner, add_signatures, parse_checkpoint_body, parse_note
@@ -215,36 +215,6 @@ def test_phone_layout_has_no_horizontal_scrolling(phone: Watched, site: Site) ->
 
 # --- accessibility basics ------------------------------------------------------------------
 
-CONTRAST_JS = """() => {
-  const rgba = (c) => {
-    const p = c.match(/[\\d.]+/g).map(Number);
-    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
-  };
-  const over = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3]))
-    .concat([1]);
-  const background = (el) => {
-    const layers = [];
-    for (let e = el; e; e = e.parentElement) layers.push(rgba(getComputedStyle(e).backgroundColor));
-    return layers.reverse().reduce((acc, layer) => over(layer, acc), [255, 255, 255, 1]);
-  };
-  const lum = ([r, g, b]) => {
-    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-  };
-  const out = [];
-  for (const el of document.querySelectorAll("body *")) {
-    const hasText = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
-    if (!hasText || !el.getClientRects().length) continue;
-    const style = getComputedStyle(el);
-    if (style.visibility === "hidden") continue;
-    const bg = background(el);
-    const fg = over(rgba(style.color), bg);
-    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
-    out.push({ text: el.textContent.trim().slice(0, 40), ratio: (a + 0.05) / (b + 0.05) });
-  }
-  return out;
-}"""
-
 
 @pytest.mark.parametrize("path", ["/public?lang=en", "/public?lang=zh", "/?lang=zh"])
 def test_text_contrast_is_at_least_4_5(web: Watched, site: Site, path: str) -> None:
@@ -276,9 +246,6 @@ def test_every_control_has_a_label_and_the_language_is_declared(web: Watched, si
     assert web.page.locator("html").get_attribute("lang") == "zh-CN"
     for link in web.page.locator("nav.lang a").all():
         assert link.get_attribute("lang") in ("zh", "en")
-
-
-FOCUSABLE = "a[href], button, textarea, input, select, summary, [tabindex]:not([tabindex='-1'])"
 
 
 def test_keyboard_reaches_everything_in_order_and_activates_it(web: Watched, site: Site) -> None:

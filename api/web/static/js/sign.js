@@ -58,3 +58,13 @@ export async function partyId(publicKey) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", publicKey));
   return "p_" + b32encode(digest.slice(0, 10)).toLowerCase();
 }
+
+/**
+ * The id of an object a statement makes (chainledger/crypto.py derived_id): `prefix` +
+ * "_" + lowercase base32 of SHA-256("<prefix>:<actor>:<nonce>")[:10] (grants "g", assets "a").
+ */
+export async function derivedId(prefix, actor, nonce) {
+  const text = new TextEncoder().encode(`${prefix}:${actor}:${nonce}`);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", text));
+  return `${prefix}_` + b32encode(digest.slice(0, 10)).toLowerCase();
+}
