@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -12,7 +12,8 @@ from api.errors import Forbidden
 from api.httpsig import verify_request
 from api.limits import client_address
 from api.server import Server
-from chainledger.errors import ClockSkew, NotAllowed, Replay
+from chainledger.errors import ClockSkew, Replay
+from chainledger.receipt import Receipt
 from chainledger.rules import Refused, UnknownActor, refusal_reason
 from chainledger.store.base import PartyRow
 
@@ -76,24 +77,45 @@ async def signed_caller(request: Request, server: Srv) -> PartyRow:
             raise
         # The signature verified: a known party replayed or mistimed it. Record that.
         server.limiter.take(party)
-        route = getattr(request.scope.get("route"), "path", "?")
-        attempt = request.headers.get("signature", "").encode("latin-1", "replace")
         reason = refusal_reason(exc)
-        receipt = await run_in_threadpool(
-            server.domain.record_denied, party, f"{request.method} {route}", attempt, reason
-        )
+        receipt = await record_refusal(request, server, party, reason)
         raise Refused(reason, str(exc), receipt) from None
     server.limiter.take(party_id)
     party = looked_up[party_id]  # the row whose key verified the signature
     if party.status != "active":
-        raise NotAllowed(f"party {party_id} is {party.status}")
+        # A suspended key (compromised, perhaps stolen) still signs: record its use.
+        await refuse(request, server, party, "actor_suspended",
+                     f"party {party_id} is {party.status}", code="not_allowed")  # fmt: skip
     request.state.party = party_id
     return party
+
+
+async def record_refusal(request: Request, server: Server, party: str, reason: str) -> Receipt:
+    """Record the refusal of ``party``'s signed request (authenticated: its signature
+    verified) as a ``request.denied`` entry: the party, the method and route template
+    (never a path with values), the SHA-256 of its signature header, ``reason``."""
+    route = getattr(request.scope.get("route"), "path", "?")
+    attempt = request.headers.get("signature", "").encode("latin-1", "replace")
+    return await run_in_threadpool(
+        server.domain.record_denied, party, f"{request.method} {route}", attempt, reason
+    )
+
+
+async def refuse(
+    request: Request, server: Server, party: PartyRow, reason: str, detail: str,
+    *, code: str = "forbidden",
+) -> NoReturn:  # fmt: skip
+    """Record the authenticated ``party``'s refused request (`record_refusal`), then raise
+    the 403 problem ``code`` carrying ``reason`` and the receipt of that record."""
+    receipt = await record_refusal(request, server, party.id, reason)
+    raise Forbidden(detail, code=code, reason=reason, receipt=receipt)
 
 
 Caller = Annotated[PartyRow, Depends(signed_caller)]
 
 
-def require_role(party: PartyRow, *roles: str) -> None:
+async def require_role(request: Request, server: Server, party: PartyRow, *roles: str) -> None:
+    """Refuse (and record, reason ``role``) a signed request by a party of another role."""
     if party.role not in roles:
-        raise Forbidden(f"a {party.role} may not do this (needs {' or '.join(roles)})")
+        await refuse(request, server, party, "role",
+                     f"a {party.role} may not do this (needs {' or '.join(roles)})")  # fmt: skip

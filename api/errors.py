@@ -29,6 +29,7 @@ from chainledger.errors import (
     SchemaError,
     VerificationError,
 )
+from chainledger.receipt import Receipt
 from chainledger.rules import Refused, UnknownActor
 
 PROBLEM = "application/problem+json"
@@ -53,7 +54,24 @@ class RateLimited(ApiError):
 
 
 class Forbidden(ApiError):
+    """403 for a signed request. When the refusal was recorded (`api.deps.refuse`), it
+    carries the ``reason`` code and the ``receipt`` of its ``request.denied`` entry."""
+
     status, code, title = 403, "forbidden", "Not allowed"
+
+    def __init__(
+        self, detail: str, *, code: str | None = None, reason: str | None = None,
+        receipt: Receipt | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(detail)
+        if code is not None:
+            self.code = code
+        self.reason = reason
+        self.receipt = receipt
+
+
+class UnsupportedMediaType(ApiError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
 
 # Most specific first: the first class an error is an instance of decides.
@@ -151,7 +169,12 @@ def install(app: FastAPI) -> None:
 
     async def on_api(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return problem(exc.status, exc.code, exc.title, exc.detail, retry_after=exc.retry_after)
+        extra: dict[str, Any] = {}
+        if isinstance(exc, Forbidden) and exc.receipt is not None:
+            extra = {"reason": exc.reason, "receipt": exc.receipt.to_json()}
+        return problem(
+            exc.status, exc.code, exc.title, exc.detail, retry_after=exc.retry_after, **extra
+        )
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -1,12 +1,23 @@
 """Recorded refusals of requests other than counter reads (``request.denied``).
 
 A counter's refused read has its own record (``access.denied``). For every other
-request whose actor is authenticated, the refusals that are security events are
-recorded too, by the platform, so auditors see attempts and not only successes:
-a replayed nonce and a timestamp outside the skew window (statements), and the
-same for RFC 9421 signed HTTP requests (recorded by the API through the domain).
-Ordinary mistakes (schema errors, a grant that does not exist) are not recorded:
-they are answered and change nothing.
+request whose actor is authenticated (its signature verified against a registered
+key), the refusals that are security events are recorded too, by the platform, so
+auditors see attempts and not only successes:
+
+- a replayed nonce and a timestamp outside the skew window;
+- a privilege escalation: a role that may not make the kind (``role``), a suspended
+  (perhaps stolen) key (``actor_suspended``), an issuer outside its authority
+  (``not_authority``), a party acting on another holder's asset or grant
+  (``not_holder``, ``asset_not_holders``).
+
+That holds for statements (`record_refusal`, run by the sequencer) and for RFC 9421
+signed HTTP requests (recorded by the API through `chainledger.domain.Domain.record_denied`:
+replays, skew, a suspended key, a role or holder refused by a route). Ordinary mistakes
+(schema errors, a grant that does not exist) are not recorded: they are answered and
+change nothing. Neither is anything an unauthenticated request asks (an unknown actor, a
+bad signature): nobody is known to have asked, and the ledger must not be writable by
+anyone who has no registered key.
 
 The record names the party that asked, *what* was asked (a statement kind or an HTTP route
 template, never a path with values), the SHA-256 of the request and a reason code.
@@ -24,8 +35,12 @@ from chainledger.statement import SignedStatement
 from chainledger.store.base import StateReader
 
 KIND = "request.denied"
+#: Refusals of an authenticated party acting beyond what it may do.
+ESCALATIONS = frozenset(
+    {"role", "actor_suspended", "not_authority", "not_holder", "asset_not_holders"}
+)
 #: Refusal reasons recorded for statements of kinds without their own refusal record.
-RECORDED = frozenset({"replay", "clock_skew"})
+RECORDED = frozenset({"replay", "clock_skew"}) | ESCALATIONS
 _WHAT = re.compile(r"[A-Za-z0-9_.{}/ -]{1,100}")
 _REASON = re.compile(r"[a-z_]{1,40}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -42,7 +57,8 @@ def denied_fields(actor: str, what: str, request: bytes, reason: str) -> JsonObj
 
 
 def record_refusal(stmt: SignedStatement, reason: str) -> tuple[str, JsonObject] | None:
-    """For `chainledger.rules.Rules.recording`: replays and skewed statements."""
+    """For `chainledger.rules.Rules.recording`: the reasons in `RECORDED` (the sequencer
+    calls it only for statements whose signature verified against a registered key)."""
     if reason not in RECORDED:
         return None
     return KIND, denied_fields(stmt.actor, stmt.kind, stmt.body, reason)

@@ -408,8 +408,10 @@ class Domain:
 
     def record_denied(self, actor: str, what: str, request: bytes, reason: str) -> Receipt:
         """Record a refused request of a known ``actor`` that is not a statement (an RFC 9421
-        signed HTTP request replayed or out of its time window): ``what`` names the route
-        template, ``request`` (hashed, never stored) identifies the attempt."""
+        signed HTTP request replayed, out of its time window, by a suspended key, or asking
+        beyond the actor's role: see `chainledger.denials`): ``what`` names the route
+        template, ``request`` (hashed, never stored) identifies the attempt. The caller
+        must have authenticated ``actor`` (the ledger refuses an unregistered one)."""
         fields = denials.denied_fields(actor, what, request, reason)
         return self._platform(denials.KIND, **fields)
 

@@ -6,7 +6,9 @@ valid signature by its actor's key *as the log itself says it was then* (keys co
 from the genesis, ``party.register`` and ``party.rotate`` entries already verified).
 The leaves are folded into the tree's right edge, whose root must equal the root of
 the checkpoint (itself signed and consistent with what this wallet saw before).
-Anything else is an `AttackDetected`.
+Anything else is an `AttackDetected`. A server that answers an error (5xx, not 503)
+instead of entries its signed checkpoint covers is an `EntryUnavailable` naming them (not
+an attack: from outside, a broken row and a server fault look alike).
 
 State (``<home>/monitor.json``): size, right edge, last leaf, last time, party keys.
 """
@@ -21,14 +23,25 @@ from typing import Any
 from chainledger.crypto import SUITES, HashSuite, verify_signature
 from chainledger.encoding import b64decode
 from chainledger.entry import GENESIS_PREV, decode_entry
-from chainledger.errors import MalformedInput, VerificationError
+from chainledger.errors import (
+    ChainledgerError,
+    MalformedInput,
+    SchemaError,
+    VerificationError,
+)
 from chainledger.frontier import Frontier
-from wallet.client import AttackDetected, LedgerClient
+from wallet.client import AttackDetected, LedgerClient, ServerRefused
 from wallet.httpsig import RequestSigner
 
-__all__ = ["Monitor"]
+__all__ = ["EntryUnavailable", "Monitor"]
 
 PAGE = 1000
+
+
+class EntryUnavailable(ChainledgerError):
+    """The server failed (5xx) to serve an entry that its signed checkpoint covers."""
+
+    code = "entry_unavailable"
 
 
 class Monitor:
@@ -77,7 +90,16 @@ class Monitor:
         start = self.size
         while self.size < cp.size:
             limit = min(PAGE, cp.size - self.size)
-            entries = client.entries(signer, self.size, limit)
+            try:
+                entries = client.entries(signer, self.size, limit)
+            except ServerRefused as exc:
+                if exc.status < 500 or exc.status == 503:  # 503: overloaded, try later
+                    raise
+                raise EntryUnavailable(
+                    f"the server cannot serve the entries {self.size} to "
+                    f"{self.size + limit - 1}, which its signed checkpoint of size {cp.size} "
+                    f"covers ({exc})"
+                ) from None
             if not entries:
                 raise AttackDetected(f"the server withholds entries from {self.size}")
             for text in entries[:limit]:
@@ -94,7 +116,8 @@ class Monitor:
         seq = self.size
         try:
             entry = decode_entry(data)
-        except (MalformedInput, VerificationError) as exc:
+        # SchemaError: the entry parses but its statement's fields do not.
+        except (MalformedInput, SchemaError, VerificationError) as exc:
             raise AttackDetected(f"entry {seq} is malformed: {exc}") from None
         if entry.seq != seq:
             raise AttackDetected(f"entry {seq} says it is entry {entry.seq}")

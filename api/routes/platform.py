@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Caller, Srv, require_role
@@ -25,8 +25,10 @@ DOC = " Only the platform operator, with an RFC 9421 signature by the platform k
     "holders come after an identity check)",
     description="The party proves possession of its key (`pop`)." + DOC,
 )
-async def register(server: Srv, caller: Caller, body: RegisterIn) -> dict[str, Any]:
-    require_role(caller, "platform")
+async def register(
+    request: Request, server: Srv, caller: Caller, body: RegisterIn
+) -> dict[str, Any]:
+    await require_role(request, server, caller, "platform")
     key = b64decode(body.public_key, "public_key", 32)
 
     def run() -> Any:
@@ -44,8 +46,10 @@ async def register(server: Srv, caller: Caller, body: RegisterIn) -> dict[str, A
     summary="Suspend a party's key (compromise); history stays as it is",
     description=DOC,
 )
-async def suspend(server: Srv, caller: Caller, party_id: str, body: SuspendIn) -> dict[str, Any]:
-    require_role(caller, "platform")
+async def suspend(
+    request: Request, server: Srv, caller: Caller, party_id: str, body: SuspendIn
+) -> dict[str, Any]:
+    await require_role(request, server, caller, "platform")
     receipt = await run_in_threadpool(server.domain.suspend, party_id, body.reason)
     return receipt.to_json()
 
@@ -57,7 +61,9 @@ async def suspend(server: Srv, caller: Caller, party_id: str, body: SuspendIn) -
     summary="Erase an asset's values on a lawful request (crypto-shredding, recorded)",
     description=DOC,
 )
-async def lawful_erasure(server: Srv, caller: Caller, asset: str) -> dict[str, Any]:
-    require_role(caller, "platform")
+async def lawful_erasure(
+    request: Request, server: Srv, caller: Caller, asset: str
+) -> dict[str, Any]:
+    await require_role(request, server, caller, "platform")
     receipt = await run_in_threadpool(server.domain.lawful_erasure, asset)
     return receipt.to_json()

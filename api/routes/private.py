@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Caller, Srv, require_role
+from api.deps import Caller, Srv, refuse, require_role
 from api.errors import Forbidden
 from api.models import (
     AccessPage,
@@ -22,9 +22,11 @@ from api.models import (
     EntriesOut,
     GrantModel,
 )
-from api.responses import SIGNED, WRITE, problems
+from api.responses import SIGNED, STATEMENT_WRITE, problems
 from api.routes.writes import STATEMENT_BODY, Statement
+from api.server import Server
 from chainledger.errors import InvalidChallenge, NotFound
+from chainledger.store.base import PartyRow
 from chainledger.store.projections import AccessRow
 
 router = APIRouter(tags=["signed reads"])
@@ -36,9 +38,11 @@ SIGNATURE_DOC = (
 )
 
 
-def _own(caller: Any, holder: str) -> None:
+async def _own(request: Request, server: Server, caller: PartyRow, holder: str) -> None:
+    """Refuse (and record, reason ``not_holder``) a party asking for another's records."""
     if caller.id != holder:
-        raise Forbidden("a holder may read only its own records")
+        await refuse(request, server, caller, "not_holder",
+                     "a holder may read only its own records")  # fmt: skip
 
 
 def page(rows: list[AccessRow], limit: int) -> dict[str, Any]:
@@ -56,13 +60,14 @@ def page(rows: list[AccessRow], limit: int) -> dict[str, Any]:
     description="Only the holder itself." + SIGNATURE_DOC,
 )
 async def history(
+    request: Request,
     server: Srv,
     caller: Caller,
     holder: str,
     after_seq: Annotated[int, Query(ge=-1)] = -1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
-    _own(caller, holder)
+    await _own(request, server, caller, holder)
     rows = await run_in_threadpool(server.domain.history, holder, after_seq, limit)
     return page(rows, limit)
 
@@ -74,8 +79,10 @@ async def history(
     summary="A holder's assets (ids, classes, status; values stay in the vault)",
     description="Only the holder itself." + SIGNATURE_DOC,
 )
-async def assets(server: Srv, caller: Caller, holder: str) -> list[dict[str, Any]]:
-    _own(caller, holder)
+async def assets(
+    request: Request, server: Srv, caller: Caller, holder: str
+) -> list[dict[str, Any]]:
+    await _own(request, server, caller, holder)
     rows = await run_in_threadpool(server.domain.store.assets_of, holder)
     return [asdict(r) for r in rows]
 
@@ -87,8 +94,10 @@ async def assets(server: Srv, caller: Caller, holder: str) -> list[dict[str, Any
     summary="A holder's grants with their uses",
     description="Only the holder itself." + SIGNATURE_DOC,
 )
-async def grants(server: Srv, caller: Caller, holder: str) -> list[dict[str, Any]]:
-    _own(caller, holder)
+async def grants(
+    request: Request, server: Srv, caller: Caller, holder: str
+) -> list[dict[str, Any]]:
+    await _own(request, server, caller, holder)
     rows = await run_in_threadpool(server.domain.store.grants_of, holder)
     return [asdict(r) for r in rows]
 
@@ -100,12 +109,13 @@ async def grants(server: Srv, caller: Caller, holder: str) -> list[dict[str, Any
     summary="An asset's status (active, revoked, superseded, erased)",
     description="For its holder, its issuer, counters, auditors and the platform." + SIGNATURE_DOC,
 )
-async def asset(server: Srv, caller: Caller, asset: str) -> dict[str, Any]:
+async def asset(request: Request, server: Srv, caller: Caller, asset: str) -> dict[str, Any]:
     row = await run_in_threadpool(server.domain.store.asset, asset)
     if row is None:
         raise NotFound("no such asset")
     if caller.role in ("holder", "issuer") and caller.id not in (row.holder, row.issuer):
-        raise Forbidden("not this party's asset")
+        reason = "not_holder" if caller.role == "holder" else "not_authority"
+        await refuse(request, server, caller, reason, "not this party's asset")
     return asdict(row)
 
 
@@ -136,20 +146,21 @@ async def entries(
 @router.post(
     "/v1/audit",
     response_model=AuditOut,
-    responses=problems(*WRITE),
+    responses=problems(*STATEMENT_WRITE),
     openapi_extra=STATEMENT_BODY,
     summary="An auditor's query (trace, anomalies or report), recorded before it is answered",
     description="The body is the auditor's signed `audit.query` statement; the request "
     "itself must also be signed by the same auditor." + SIGNATURE_DOC,
 )
 async def audit(
+    request: Request,
     server: Srv,
     caller: Caller,
     statement: Statement,
     fmt: Annotated[Literal["json", "csv", "html"], Query(alias="format")] = "json",
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Any:
-    require_role(caller, "auditor")
+    await require_role(request, server, caller, "auditor")
     if statement.actor != caller.id:
         raise Forbidden("the statement must be the signing auditor's own")
     query = statement.stmt.get("query")

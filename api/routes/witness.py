@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Caller, Srv
+from api.deps import Caller, Srv, refuse
 from api.models import CosignatureIn, CosignatureOut
 from api.responses import SIGNED, problems
 from api.routes.private import SIGNATURE_DOC
@@ -30,7 +30,12 @@ router = APIRouter(tags=["witness"])
     "server's clock; a newer cosignature of the same size replaces an older one. Served "
     "on `GET /v1/checkpoint` for the latest size." + SIGNATURE_DOC,
 )
-async def cosign(server: Srv, caller: Caller, body: CosignatureIn) -> dict[str, Any]:
+async def cosign(
+    request: Request, server: Srv, caller: Caller, body: CosignatureIn
+) -> dict[str, Any]:
+    if caller.role != "auditor":  # the ledger's witnesses are its auditors
+        await refuse(request, server, caller, "role", f"a {caller.role} does not witness",
+                     code="not_allowed")  # fmt: skip
     ledger = server.domain.ledger
 
     def run() -> int:

@@ -76,8 +76,12 @@ def test_a_non_auditor_is_403(api: TestClient, cast_db: tuple[Cast, Path]) -> No
         json={"size": size, "line": line},
         auth=RequestSigner(cast.bus.id, cast.bus.key),
     )
-    problem(r, 403, "not_allowed")
-    assert current(api)[0] == note
+    body = problem(r, 403, "not_allowed")
+    # The attempt is recorded (a request.denied entry: the log grows by it); the served
+    # checkpoint carries no line by the counter.
+    assert body["reason"] == "role"
+    assert current(api)[1] == size + 1
+    assert cast.bus.id not in current(api)[0]
 
 
 def test_a_bad_line_is_401(api: TestClient, cast_db: tuple[Cast, Path]) -> None:

@@ -350,7 +350,9 @@ def test_only_an_auditor_may_query(traced: World, who: str, call: str) -> None:
     with pytest.raises(Refused) as info:
         d.trace(stmt) if call == "trace" else d.audit(stmt)
     assert info.value.reason == "role"
-    assert d.ledger.size() == size
+    # The attempt is recorded (request.denied), the query is not.
+    assert info.value.receipt is not None
+    assert d.ledger.size() == size + 1
 
 
 MALFORMED = [

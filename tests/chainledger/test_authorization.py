@@ -10,9 +10,10 @@ Expected, from `Rules.admit` and `Sequencer._authenticate`: an unregistered key 
 `UnknownActor` (not authenticated, so never recorded); a role outside ``Kind.roles`` is
 ``Refused("role")``; a suspended party of an allowed role is ``Refused("actor_suspended")``
 (the role is checked first, so a suspended party asking for what its role can never do
-gets "role"). A refused statement adds no entry, except a refused ``access.read`` (or
-``access.read_offline``) by a registered party, which adds exactly one ``access.denied``
-entry whose receipt the caller gets with the refusal.
+gets "role"). A refused statement by a registered party adds exactly one entry, whose
+receipt the caller gets with the refusal: ``access.denied`` for a refused ``access.read``
+(or ``access.read_offline``), ``request.denied`` for a refused statement of any other kind
+(a privilege escalation, see `chainledger.denials`). An unregistered key adds nothing.
 
 The matrix shares one ledger (a fresh cast per case would take minutes); each case
 registers its own parties, assets and grants, and the ledger is verified end to end
@@ -463,6 +464,24 @@ def test_matrix_covers_every_kind_and_role() -> None:
     }
 
 
+def check_request_denied_entry(
+    env: Env, refused: Refused, stmt: SignedStatement, size: int
+) -> None:
+    """A refused statement was recorded: one ``request.denied`` entry, provably in the
+    ledger, naming the actor, the kind, the hash of the statement and the reason."""
+    d = env.d
+    assert d.ledger.size() == size + 1
+    assert refused.receipt is not None
+    entry, checkpoint = refused.receipt.verify([d.ledger.verifier], origin=d.ledger.origin)
+    assert (entry.seq, checkpoint.size) == (size, size + 1)
+    assert entry.kind == "request.denied"
+    assert entry.statement.actor == d.ledger.platform_id
+    assert entry.statement.stmt["party"] == stmt.actor
+    assert entry.statement.stmt["what"] == stmt.kind
+    assert entry.statement.stmt["request"] == hashlib.sha256(stmt.body).hexdigest()
+    assert entry.statement.stmt["reason"] == refused.reason
+
+
 def check_denied_entry(env: Env, refused: Refused, stmt: SignedStatement, size: int) -> None:
     """A refused read was recorded: one ``access.denied`` entry, provably in the ledger."""
     d = env.d
@@ -514,8 +533,7 @@ def test_authorization_matrix(env: Env, signer: str, kind: str) -> None:
         if kind in ("access.read", "access.read_offline"):
             check_denied_entry(env, info.value, request.stmt, size)
         else:
-            assert info.value.receipt is None
-            assert d.ledger.size() == size
+            check_request_denied_entry(env, info.value, request.stmt, size)
     if request.effect is not None:
         assert not request.effect()
 
@@ -523,13 +541,14 @@ def test_authorization_matrix(env: Env, signer: str, kind: str) -> None:
 # --- privilege escalation, by name ---------------------------------------------------------------
 
 
-def refused(env: Env, submit: Callable[[], Any], reason: str, *, recorded: bool = False) -> None:
+def refused(env: Env, submit: Callable[[], Any], reason: str) -> None:
+    """``submit`` is refused for ``reason``, and the attempt is recorded (one entry)."""
     size = env.d.ledger.size()
     with pytest.raises(Refused) as info:
         submit()
     assert info.value.reason == reason
-    assert env.d.ledger.size() == size + (1 if recorded else 0)
-    assert (info.value.receipt is not None) == recorded
+    assert env.d.ledger.size() == size + 1
+    assert info.value.receipt is not None
 
 
 def counter_issues_an_asset(env: Env) -> None:
@@ -659,7 +678,7 @@ def counter_reads_with_another_counters_grant(env: Env) -> None:
     gid = env.grant(env.cast.citizen, env.cast.bus)
     intruder = env.register("counter")  # same counter type as the grantee
     stmt = intruder.sign(env.d, "access.read", **read_fields(gid, aid, ["name"], "ticket_purchase"))
-    refused(env, lambda: env.d.read(stmt), "wrong_counter", recorded=True)
+    refused(env, lambda: env.d.read(stmt), "wrong_counter")
     grant = env.d.store.grant(gid)
     assert grant is not None
     assert grant.uses == 0
@@ -672,7 +691,7 @@ def counter_reads_another_holders_asset_under_a_grant(env: Env) -> None:
     stmt = env.cast.bus.sign(
         env.d, "access.read", **read_fields(gid, aid, ["name"], "ticket_purchase")
     )
-    refused(env, lambda: env.d.read(stmt), "asset_not_in_grant", recorded=True)
+    refused(env, lambda: env.d.read(stmt), "asset_not_in_grant")
 
 
 def make_signer_for(env: Env, actor: Actor) -> Signer:

@@ -98,14 +98,17 @@ def id_card_statement(
     return stmt, disclosures
 
 
-def refused(d: Domain, submit: Callable[[], Any], reason: str) -> Refused:
-    """``submit`` is refused for ``reason`` and adds no entry."""
+def refused(
+    d: Domain, submit: Callable[[], Any], reason: str, *, recorded: bool = False
+) -> Refused:
+    """``submit`` is refused for ``reason`` and adds no entry, or (``recorded``: a security
+    event, see chainledger.denials) exactly its ``request.denied`` record."""
     size = d.ledger.size()
     with pytest.raises(Refused) as info:
         submit()
     assert info.value.reason == reason
-    assert info.value.receipt is None
-    assert d.ledger.size() == size
+    assert (info.value.receipt is not None) == recorded
+    assert d.ledger.size() == size + (1 if recorded else 0)
     return info.value
 
 
@@ -314,7 +317,7 @@ def test_suspended_counter_read_is_refused_and_recorded(cast: Cast) -> None:
         key=b64encode(public_key_bytes(new)),
         pop=pop_for(new, cast.bus.id, "counter"),
     )
-    refused(d, lambda: d.append(rot), "actor_suspended")
+    refused(d, lambda: d.append(rot), "actor_suspended", recorded=True)
     verifies(d)
 
 
@@ -325,10 +328,10 @@ def test_suspended_issuer_cannot_issue_or_revoke_and_its_history_stands(cast: Ca
     d.suspend(cast.police.id, "key_compromise")
 
     stmt, disclosures = id_card_statement(cast, cast.police.id, cast.police.key)
-    refused(d, lambda: d.issue(stmt, disclosures), "actor_suspended")
+    refused(d, lambda: d.issue(stmt, disclosures), "actor_suspended", recorded=True)
     assert d.store.vault_get(asset_id(cast.police.id, stmt.nonce)) is None
     revoke = cast.police.sign(d, "asset.revoke", asset=aid, reason="data_error")
-    refused(d, lambda: d.append(revoke), "actor_suspended")
+    refused(d, lambda: d.append(revoke), "actor_suspended", recorded=True)
     # What it issued before the suspension is not rewritten: still active, still readable.
     asset = d.store.asset(aid)
     assert asset is not None

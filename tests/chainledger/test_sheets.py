@@ -319,7 +319,9 @@ def test_only_a_counter_signs_a_sheet(app: Application, who: str) -> None:
     with pytest.raises(Refused) as info:
         d.append(sign_sheet(app, app.items(), by=signer))
     assert info.value.reason == "role"
-    assert d.ledger.size() == size
+    # The attempt is recorded (request.denied), the sheet is not.
+    assert info.value.receipt is not None
+    assert d.ledger.size() == size + 1
 
 
 def test_the_other_window_cannot_sign_this_windows_sheet(app: Application) -> None:
