@@ -13,6 +13,7 @@ _WHY = {
     404: "No such resource.",
     409: "Conflict: a replayed nonce or a timestamp outside the skew window.",
     413: "Request body too large.",
+    415: "The body is declared as something other than JSON.",
     422: "A field fails its schema.",
     429: "Rate limited; see Retry-After.",
     503: "The sequencer is full; see Retry-After.",
@@ -33,4 +34,6 @@ def describe(status: int) -> str:
 
 PUBLIC = (400, 422, 429)
 WRITE = (400, 401, 403, 404, 409, 413, 422, 429, 503)
+#: The routes whose body is a bare signed statement, read as JSON from the raw bytes.
+STATEMENT_WRITE = (*WRITE, 415)
 SIGNED = (400, 401, 403, 404, 409, 413, 422, 429)

@@ -139,22 +139,25 @@ def _safe_int(text: str) -> int:
 def parse_json_object(data: bytes | str, what: str = "json") -> JsonObject:
     """Parse untrusted JSON text that must be an object in the ledger's data model.
 
-    Refuses invalid UTF-8, duplicate keys, NaN/Infinity, floats, unsafe
-    integers and nesting deeper than `MAX_DEPTH`, each with a `MalformedInput`
-    naming ``what``. The checks run as hooks of the C parser, so the result
-    needs no second walk (pass ``checked=True`` to `canonical`).
+    Refuses anything but text or bytes, invalid UTF-8, duplicate keys,
+    NaN/Infinity, floats, unsafe integers and nesting deeper than `MAX_DEPTH`,
+    each with a `MalformedInput` naming ``what``. The checks run as hooks of
+    the C parser, so the result needs no second walk (pass ``checked=True`` to
+    `canonical`).
     """
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedInput(what, "not valid UTF-8") from exc
-    else:
+    elif isinstance(data, str):
         text = data
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise MalformedInput(what, "not valid UTF-8 (lone surrogate)") from None
+    else:  # e.g. a list where a proof or receipt object was expected
+        raise MalformedInput(what, "must be a JSON object")
     try:
         value = _DECODER.decode(text)
     except MalformedInput as exc:

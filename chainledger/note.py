@@ -152,10 +152,15 @@ class Note:
 
 
 def check_key_name(name: str) -> None:
-    """Key names are non-empty, with no Unicode spaces and no '+' (signed-note, Format)."""
+    """Key names are non-empty UTF-8 text, with no Unicode spaces and no '+' (signed-note,
+    Format)."""
     # Control characters cannot appear in a note at all (signed-note "Format").
     if not name or _SPACE.search(name) or "+" in name or _CONTROL_OR_NL.search(name):
         raise BadKeyName()
+    try:
+        name.encode("utf-8")  # a lone surrogate cannot be hashed into a key ID
+    except UnicodeEncodeError:
+        raise BadKeyName() from None
 
 
 def key_id(name: str, alg: int, public_key: bytes) -> bytes:

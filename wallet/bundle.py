@@ -92,7 +92,7 @@ class Bundle:
             raise MalformedInput("bundle", "too large")
         try:
             data = json.loads(text)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: too deep
             raise MalformedInput("bundle", "not JSON") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise MalformedInput("bundle", f"not a {FORMAT} bundle")

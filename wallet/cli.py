@@ -39,7 +39,7 @@ from chainledger.crypto import (
 )
 from chainledger.encoding import b64encode
 from chainledger.entry import Entry
-from chainledger.errors import ChainledgerError, VerificationError
+from chainledger.errors import ChainledgerError, MalformedInput, VerificationError
 from chainledger.grants import create_fields, grant_id, secret_hash
 from chainledger.note import parse_verifier_key
 from chainledger.parties import pop_message
@@ -664,8 +664,8 @@ def erase(ctx: click.Context, asset: str) -> None:
 # --- issuers --------------------------------------------------------------------------------
 
 
-def _cell(field: dict[str, Any], text: str) -> Any:
-    if text == "":
+def _cell(field: dict[str, Any], text: str | None) -> Any:
+    if text is None or text == "":  # None: a row shorter than the header
         return None
     if field["type"] == "int":
         try:
@@ -718,8 +718,12 @@ def _issue_csv(ctx: click.Context, cls_name: str, csv_file: Path, *, reissue: bo
         with _client(ctx) as client:
             cls = client.catalog_class(cls_name)
             fields = {f["name"]: f for f in cls["fields"]}
-            with csv_file.open(newline="", encoding="utf-8-sig") as f:
-                rows = list(csvmod.DictReader(f))
+            try:
+                with csv_file.open(newline="", encoding="utf-8-sig") as f:
+                    rows = list(csvmod.DictReader(f))
+            except (UnicodeDecodeError, csvmod.Error) as exc:
+                reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else str(exc)
+                raise MalformedInput("CSV file", f"{reason}; nothing was issued") from None
             problems: list[str] = []
             prepared = []
             for n, row in enumerate(rows, start=2):  # line 1 is the header

@@ -58,7 +58,7 @@ class Presentation:
         try:
             raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
             data = json.loads(raw.decode("utf-8"))
-        except (binascii.Error, ValueError, UnicodeDecodeError):
+        except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):  # too deep
             raise MalformedInput("presentation token", "not base64url JSON") from None
         if not isinstance(data, dict) or set(data) != _MEMBERS or data["v"] != 1:
             raise MalformedInput("presentation token", "unknown version or members")

@@ -20,10 +20,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Srv
+from api.errors import UnsupportedMediaType
 from api.models import IssueIn, ReadOut, ReceiptModel, SignedStatementIn
-from api.responses import WRITE, problems
+from api.responses import STATEMENT_WRITE, WRITE, problems
 from api.server import Server
 from chainledger.domain import ReadResult
+from chainledger.encoding import parse_json_object
 from chainledger.statement import SignedStatement
 
 router = APIRouter(tags=["writes"])
@@ -47,8 +49,24 @@ def take(server: Server, statement: SignedStatement, request: Request) -> Signed
     return statement
 
 
+def require_json(request: Request) -> None:
+    """Refuse (415) a body declared as anything but JSON (``application/json`` or
+    ``application/*+json``; parameters such as charset are ignored: JSON is UTF-8, RFC 8259
+    section 8.1). The raw body is parsed as JSON whatever it is declared to be, so a form
+    or text/plain post is refused rather than guessed at. No Content-Type: read as JSON."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media = declared.partition(";")[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise UnsupportedMediaType("the body must be application/json")
+
+
 async def statement_body(request: Request, server: Srv) -> SignedStatement:
     """The signed statement that is the request's body."""
+    require_json(request)
     return take(server, SignedStatement.from_wire(await request.body()), request)
 
 
@@ -63,7 +81,7 @@ def parse(server: Server, body: SignedStatementIn, request: Request) -> SignedSt
 @router.post(
     "/v1/statements",
     response_model=ReceiptModel,
-    responses=problems(*WRITE),
+    responses=problems(*STATEMENT_WRITE),
     openapi_extra=STATEMENT_BODY,
     summary="Append a signed statement (grants, revocations, key rotations, sheets, ...)",
     description="Any kind that needs no side data (an offline read, `access.read_offline`, "
@@ -82,6 +100,9 @@ async def statements(server: Srv, statement: Statement) -> JSONResponse:
     summary="Issue an asset: the issuer's signed asset.issue and the values behind its digests",
 )
 async def issue(server: Srv, body: IssueIn, request: Request) -> JSONResponse:
+    # FastAPI's parser keeps the last of duplicate member names; the ledger's strict one
+    # refuses them (and NaN, floats, too deep), so a signed body has only one reading.
+    parse_json_object(await request.body(), "body")
     statement = parse(server, body.statement, request)
     future = await run_in_threadpool(server.domain.submit_issue, statement, body.disclosures)
     receipt = await asyncio.wrap_future(future)
@@ -106,7 +127,7 @@ def read_json(result: ReadResult) -> dict[str, Any]:
 @router.post(
     "/v1/reads",
     response_model=ReadOut,
-    responses=problems(*WRITE),
+    responses=problems(*STATEMENT_WRITE),
     openapi_extra=STATEMENT_BODY,
     summary="A counter's signed read: the disclosures and receipt, or a recorded refusal",
     description="The read is committed as an `access.read` entry before any value is "
@@ -121,7 +142,7 @@ async def read(server: Srv, statement: Statement) -> JSONResponse:
 @router.post(
     "/v1/disclosures",
     response_model=ReadOut,
-    responses=problems(*WRITE),
+    responses=problems(*STATEMENT_WRITE),
     openapi_extra=STATEMENT_BODY,
     summary="A holder's signed asset.disclose: its own values, for an offline presentation",
     description="The holder's request is committed as an `asset.disclose` entry before its "

@@ -2,19 +2,24 @@
 
 For every operation, generated requests (valid and invalid by the schema) must never
 give a server error, and every response must match what the document promises: status
-code, content type, headers and body schema.
+code, content type, headers and body schema. A stateful run then chains requests along
+the document's OpenAPI links (receipts to proofs and entries, the log's size to proofs).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 import schemathesis
-from api_support import serve
-from domain_support import Actor, make_cast
+from api_support import grant_statement, serve, signed
+from domain_support import Actor, Cast, make_cast
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -24,6 +29,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from chainledger.assets import digests_of, issue_fields, make_disclosures
+from chainledger.crypto import SUITES
 from wallet.httpsig import make_nonce, sign_request_headers
 
 CHECKS = [
@@ -97,3 +104,90 @@ def test_every_operation_conforms_to_the_openapi_document(tmp_path: Path) -> Non
     # Signed requests got through authentication (entries are open to any active party).
     assert '"route":"/v1/entries","status":200' in log
     assert not failures, "\n\n".join(failures)
+
+
+def odd(value: Any) -> bool:
+    """A fixed coin flip of a generated value (its JSON's SHA-256)."""
+    text = json.dumps(value, sort_keys=True, default=repr).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(text).digest()[0] % 2 == 1
+
+
+def issue_body(cast: Cast) -> dict[str, Any]:
+    """A genuine /v1/assets body: an ID card for the cast's citizen, with its values."""
+    values = {"name": cast.citizen_name, "sex": "女", "ethnicity": "汉",
+              "birth_date": "1990-03-07", "address": "山东省聊城市东昌府区",
+              "id_number": cast.citizen_id_number, "valid_from": "2020-01-01",
+              "valid_until": "2040-01-01"}  # fmt: skip
+    disclosures = make_disclosures(values, os.urandom)
+    digests = digests_of(SUITES["sha256"], disclosures)
+    fields = issue_fields("resident_id_card", cast.citizen.id, digests, "2020-01-01", None)
+    return {"statement": signed(cast.police, "asset.issue", **fields), "disclosures": disclosures}
+
+
+@pytest.mark.slow
+def test_stateful_runs_follow_the_links_and_what_they_lead_to_agrees(tmp_path: Path) -> None:
+    """Schemathesis's state machine over the document's OpenAPI links (bounded: 40 scenarios
+    of at most 10 steps). Every response conforms (no 5xx); about every second POST of a
+    statement or an asset carries a genuine one, so receipts exist and their links are
+    followed; and whatever a link leads to agrees with the receipt it came from: the
+    inclusion proof served for a receipt's (seq, tree size) is the receipt's own, the entry
+    at its seq is its entry byte for byte."""
+    db = tmp_path / "ledger.db"
+    cast = make_cast(db)
+    cast.domain.close()
+    env = {"CHAINLEDGER_RATE_BURST": "100000", "CHAINLEDGER_PUBLIC_RATE_BURST": "100000"}
+    with serve(db, env=env) as server:
+        schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
+        receipts: dict[int, dict[str, Any]] = {}
+        agreed = {"inclusion": 0, "entry": 0}
+        auth = SignAs(cast.citizen)  # signed, so /v1/entries answers (any active party)
+
+        class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+            def before_call(self, case: schemathesis.Case) -> None:
+                label = case.operation.label
+                # Decided by the generated body alone, so that a replayed choice sequence
+                # meets the same answers (Hypothesis insists on it).
+                if label in ("POST /v1/statements", "POST /v1/assets") and odd(case.body):
+                    case.body = grant_statement(cast) if "statements" in label else issue_body(cast)
+
+            def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+                return {"base_url": server.url, "timeout": 30, "auth": auth}
+
+            def validate_response(
+                self, response: Any, case: schemathesis.Case, *args: Any, **kwargs: Any
+            ) -> None:
+                case.validate_response(response, checks=CHECKS)
+                label, query = case.operation.label, case.query or {}
+                if response.status_code != 200:
+                    return
+                if label in ("POST /v1/statements", "POST /v1/assets"):
+                    receipt = response.json()
+                    receipts[receipt["seq"]] = receipt
+                elif label == "GET /v1/proofs/inclusion":
+                    receipt = receipts.get(query.get("index"))  # type: ignore[arg-type]
+                    if receipt and receipt["inclusion"]["tree_size"] == query.get("size"):
+                        assert response.json() == receipt["inclusion"], receipt
+                        agreed["inclusion"] += 1
+                elif label == "GET /v1/entries":
+                    receipt = receipts.get(query.get("start"))  # type: ignore[arg-type]
+                    entries = response.json()["entries"]
+                    if receipt and entries:
+                        assert entries[0] == receipt["entry"], (entries, receipt)
+                        agreed["entry"] += 1
+
+        Workflow.run(
+            settings=settings(
+                max_examples=40,
+                stateful_step_count=10,
+                deadline=None,
+                database=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+        )
+        log = server.log_text()
+    assert "Traceback" not in log, log[-5000:]
+    assert receipts, "no genuine statement was ever admitted"
+    # The links were followed: what receipts named was fetched and agreed with them (both
+    # kinds are compared whenever they occur; typically a few to 15 of each per run).
+    assert agreed["inclusion"] + agreed["entry"] >= 2, (agreed, len(receipts))
