@@ -33,7 +33,7 @@ from chainledger.assets import DisclosureMismatch, verify_disclosures
 from chainledger.checkpoint import Checkpoint, open_checkpoint
 from chainledger.crypto import SUITES, HashSuite, verify_signature
 from chainledger.entry import Entry, decode_entry
-from chainledger.errors import ChainledgerError, MalformedInput, VerificationError
+from chainledger.errors import ChainledgerError, MalformedInput, SchemaError, VerificationError
 from chainledger.note import Verifier, parse_verifier_key
 from chainledger.proofs import ConsistencyProof, InclusionProof
 from chainledger.receipt import Receipt
@@ -505,7 +505,8 @@ class LedgerClient:
         try:
             data = entries[0].encode("utf-8")
             entry = decode_entry(data)
-        except (IndexError, MalformedInput) as exc:
+        except (IndexError, MalformedInput, SchemaError) as exc:
+            # decode_entry also checks the statement's common fields (SchemaError)
             raise AttackDetected(f"entry {seq} is malformed: {exc}") from None
         if entry.seq != seq:
             raise AttackDetected(f"the server sent entry {entry.seq} for entry {seq}")

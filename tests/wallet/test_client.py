@@ -9,6 +9,7 @@ name each as an attack; against the honest server everything verifies.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,3 +167,27 @@ def test_a_pinned_key_cannot_be_swapped(world: Any, tmp_path: Path) -> None:
     other = Signer("chainledger.localhost/ledger", generate_key(lambda n: b"\x07" * n))
     with pytest.raises(AttackDetected):
         LedgerClient(url, TrustStore(tmp_path / "trust.json"), vkey=other.verifier().vkey())
+
+
+def test_a_history_entry_with_a_garbled_statement_is_an_attack(world: Any, tmp_path: Path) -> None:
+    """decode_entry refuses a bad common field with SchemaError, not MalformedInput: the
+    history must still name it as an attack on that entry, not fail as a glitch."""
+    cast, _, url, asset = world
+    holder, transport = wallet(url, tmp_path)
+    g = grant_id(cast.citizen.id, holder.submit(grant(cast))[0].statement.nonce)
+    holder.read(read(cast, g, asset))  # a read of the citizen's data: a history row
+
+    def garble(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != "/v1/entries":
+            return response
+
+        def change(body: Any) -> None:
+            # The first "ts" is the statement's: canonical members are sorted, stmt < ts.
+            body["entries"] = [re.sub(r'"ts":"[^"]*"', '"ts":"yesterday"', e, count=1)
+                               for e in body["entries"]]  # fmt: skip
+
+        return rewrite(response, change)
+
+    transport.tamper = garble
+    with pytest.raises(AttackDetected, match=r"entry \d+ is malformed"):
+        holder.history(signer(cast.citizen), cast.citizen.id)
