@@ -6,9 +6,13 @@ presentations, reads, refusals, revocations and erasures.
 Liaocheng's launch: 7,808 assets, 3,085 of them authorized for use, 520,000
 e-licence reads. Everything goes through the same `Domain` operations a real
 deployment uses (signed statements, group commit, vault), with the demo
-parties' keys. Values are generated locally (names, resident id numbers with
-valid check digits, unified social credit codes), sealed in the vault, and
-never written in plaintext to the ledger tables.
+parties' keys; one shortcut: the 520,000 standing-grant reads, which the demo's
+counter processes have just signed with keys it registered, are handed to the
+ledger with that key (`Ledger.submit(verified_key=...)`), so their signatures are
+not verified a second time while the ledger is built (`chainledger verify` checks
+every signature of the result). Values are generated locally (names, resident
+id numbers with valid check digits, unified social credit codes), sealed in the
+vault, and never written in plaintext to the ledger tables.
 
 Everything happens now, on the ledger's clock (entry times never go back
 before genesis, so a demo cannot invent a past). The demo parties' keys and
@@ -18,13 +22,14 @@ written to ``<db>.demo/`` beside the database.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
 import random
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -98,9 +103,13 @@ class Party:
     attrs: dict[str, Any]
     wallet: dict[str, Any] = field(default_factory=dict)  # a holder's own data
 
-    @property
-    def id(self) -> str:
+    @functools.cached_property
+    def id(self) -> str:  # cached: the read loop asks for it 520,000 times
         return party_id(public_key_bytes(self.key))
+
+    @functools.cached_property
+    def public_key(self) -> bytes:
+        return public_key_bytes(self.key)
 
     def sign(self, clock: Callable[[], datetime], kind: str, **fields: Any) -> SignedStatement:
         return sign_statement(
@@ -258,10 +267,17 @@ def _save_keys(parties: list[Party], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)
     manifest = []
-    for p in parties:
+
+    def save(p: Party) -> None:
         path = out / f"{p.id}.key"
         if not path.exists():
             save_private_key(p.key, path)
+
+    # Each key file is fsynced: many at once, rather than 2,600 one after another.
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(save, parties))
+    for p in parties:
+        path = out / f"{p.id}.key"
         entry = {"id": p.id, "role": p.role, "name": p.name, "attrs": p.attrs, "key": path.name}
         if p.wallet:
             entry["wallet"] = p.wallet
@@ -369,6 +385,7 @@ def build_demo(
     held: dict[str, list[tuple[str, str]]] = {}  # holder id -> [(class, asset id)]
     asset_of: dict[str, tuple[Party, str]] = {}
     done = 0
+    issuing: list[Future[Any]] = []  # the previous chunk, committed while this one is made
     for chunk in _chunks(plan, 512):
         futures = []
         for holder, cls in chunk:
@@ -388,10 +405,14 @@ def build_demo(
             held.setdefault(holder.id, []).append((cls, aid))
             asset_of[aid] = (holder, cls)
             futures.append(domain.submit_issue(stmt, disclosures))
-        for f in futures:
+        for f in issuing:
             f.result()
-        done += len(chunk)
+        done += len(issuing)
+        issuing = futures
         tell("assets", done, len(plan))
+    for f in issuing:
+        f.result()
+    tell("assets", len(plan), len(plan))
 
     # Grants: standing grants to one counter of each scenario, covering exactly the
     # target number of distinct assets; plus one-time QR grants.
@@ -436,6 +457,7 @@ def build_demo(
     # The counters are other machines: they sign in a separate process, so that the
     # ledger's own threads keep this process's interpreter to themselves.
     keys = {c.id: c.key.private_bytes_raw() for cs in counters.values() for c in cs}
+    counter_keys = {c.id: c.public_key for cs in counters.values() for c in cs}
     signer = ProcessPoolExecutor(2, initializer=_counter_keys, initargs=(keys,))
 
     def requests(start: int, n: int) -> list[tuple[str, dict[str, Any]]]:
@@ -474,7 +496,11 @@ def build_demo(
             following = requests(upcoming, min(per_chunk, total - upcoming))
             signing.append(signer.submit(_sign_reads, following))
         for stmt in signed:
-            window.append((stmt, domain.submit_read(stmt)))
+            # Signed a moment ago by the counter's own key in the signing processes, so the
+            # ledger is told the key it verifies with instead of checking it a second time
+            # here (half of the build's CPU); `chainledger verify` checks every signature.
+            key = counter_keys[stmt.actor]
+            window.append((stmt, domain.ledger.submit(stmt, verified_key=key)))
             settle(keep=in_flight)
         sent += len(signed)
         tell("reads", sent, total)
@@ -489,6 +515,10 @@ def build_demo(
         (asset_of[aid][0], aid) for aid, _ in chosen if asset_of[aid][1] == "resident_id_card"
     ]
     bus = next(s for s in scenarios if s["scenario"] == "bus_ticket")
+    # Every grant first, then every read: each read comes after its own grant, and the
+    # ledger takes them in large batches instead of one commit each.
+    presented: list[tuple[Party, str, bytes, SignedStatement]] = []
+    grant_futures = []
     for i in range(scale.qr_presentations):
         holder, aid = id_cards[i % len(id_cards)]
         secret = domain.ledger.rand(32)
@@ -503,18 +533,26 @@ def build_demo(
                 assets=[aid], secret_hash=secret_hash(secret),
             ),
         )  # fmt: skip
-        domain.append(g)
+        presented.append((holder, aid, secret, g))
+        grant_futures.append(domain.ledger.submit(g))
+    for f in grant_futures:
+        f.result()
+    qr_reads = []
+    for holder, aid, secret, g in presented:
         counter = rng.choice(counters["bus_station"])
         r = counter.sign(
             clock, "access.read",
             **read_fields(grant_id(holder.id, g.nonce), aid, ["name", "id_number"],
                           bus["purpose"], b64encode(secret)),
         )  # fmt: skip
-        domain.read(r)
+        qr_reads.append((r, domain.submit_read(r)))
+    for r, f in qr_reads:
+        domain.release(r, f.result())  # what `Domain.read` does once the read is committed
         qr_done += 1
     read_count += qr_done
 
     # Refusals: fields beyond the grant, the wrong counter, and revoked grants.
+    attempts = []
     for i in range(scale.refusals):
         gid, counter, s, fields, aid = standing[rng.randrange(len(standing))]
         cls = asset_of[aid][1]
@@ -530,8 +568,10 @@ def build_demo(
             stmt = other.sign(clock, "access.read", **read_fields(gid, aid, fields, s["purpose"]))
         else:
             stmt = counter.sign(clock, "access.read", **read_fields(gid, aid, fields, "marketing"))
+        attempts.append((stmt, domain.submit_read(stmt)))  # in flight together, in order
+    for stmt, f in attempts:
         try:
-            domain.read(stmt)
+            domain.release(stmt, f.result())
             read_count += 1
         except Refused:
             refusal_count += 1

@@ -272,13 +272,21 @@ class Ledger:
                 )
             return self._sequencer
 
-    def submit(self, statement: SignedStatement, attachment: Any = None) -> Future[Receipt]:
+    def submit(
+        self,
+        statement: SignedStatement,
+        attachment: Any = None,
+        *,
+        verified_key: bytes | None = None,
+    ) -> Future[Receipt]:
         """Queue ``statement``; its future resolves to the receipt after the durable commit.
 
         ``attachment`` is side data for the statement's rules that never reaches the
-        ledger (see `chainledger.rules.Context`).
+        ledger (see `chainledger.rules.Context`). ``verified_key``: the caller already
+        knows the signature is this key's (see `Sequencer.submit`); it is checked again
+        only if that is no longer the actor's key.
         """
-        return self.sequencer.submit(statement, attachment=attachment)
+        return self.sequencer.submit(statement, verified_key, attachment=attachment)
 
     def append(self, statement: SignedStatement, attachment: Any = None) -> Receipt:
         """Sequence ``statement`` durably and return its receipt, or raise why it was refused."""

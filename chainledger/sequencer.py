@@ -181,17 +181,22 @@ class Sequencer:
             self._keys[statement.actor] = key
         return key
 
-    def _check_signatures(self, todo: list[_Pending]) -> None:
-        """Set each statement's ``checked`` key if its signature verifies with it."""
+    def _check_signatures(self, batch: list[_Pending]) -> None:
+        """Set each unchecked statement's ``checked`` key if its signature verifies with it,
+        and pack every statement for storage (the workers pack those they check)."""
         try:
+            todo = [p for p in batch if p.checked is None]
             keyed = [(p, self._key(p.statement)) for p in todo]
-            jobs = [(k, p.statement.sig, p.statement.body) for p, k in keyed if k is not None]
-            results = iter(self._sigs.check(jobs))
-            for p, key in keyed:
-                if key is not None and next(results):
+            sent = [(p, k) for p, k in keyed if k is not None]
+            jobs = [(k, p.statement.sig, p.statement.body) for p, k in sent]
+            verdicts, packed = self._sigs.check_and_pack(jobs)
+            for (p, key), ok, pk in zip(sent, verdicts, packed, strict=True):
+                p.packed = pk
+                if ok:
                     p.checked = key
-            for p in todo:  # while the signatures were checked elsewhere
-                p.packed = pack_statement(p.statement.body)
+            for p in batch:  # the rest: checked by the caller, or actor unknown for now
+                if p.packed is None:
+                    p.packed = pack_statement(p.statement.body)
         except Exception:  # e.g. a database error: the writer will check them itself
             log.exception("signature pre-check failed; deferring to the writer")
 
@@ -237,7 +242,7 @@ class Sequencer:
                     break
                 if batch[-1] is None:
                     break
-            self._check_signatures([p for p in batch if p is not None and p.checked is None])
+            self._check_signatures([p for p in batch if p is not None])
             with self._ready_cond:
                 while len(self._ready) >= self._max_ready:
                     self._ready_cond.wait()

@@ -1,4 +1,4 @@
-"""Many Ed25519 signature checks at once, on every core.
+"""Many Ed25519 signature checks (and other per-entry work) at once, on every core.
 
 A ledger process has one serial stage, the writer, which runs Python under
 the GIL; signature checks are the largest share of the remaining work. Small
@@ -8,17 +8,43 @@ pipes, so they inherit no threads, locks or database connections), one chunk
 per worker: the checks then cost the ledger process only the copying of
 bytes, and none of its interpreter time.
 
-Frame to a worker: u32 count, then per job a 32-byte key, a 64-byte signature,
-a u32 length and the message. Answer: one byte per job, 1 if it verifies.
+The workers also do the stateless share of `chainledger.verify`'s work (see
+`Replayers`): rebuilding each stored entry's canonical bytes, decoding them
+strictly, hashing the leaf, and later checking the entry's signature with the
+key the replay found, from the bytes they already hold.
+
+Frames to a worker: one op byte, a u32 payload length, the payload. Answer: a
+u32 length and the payload. Ops:
+
+* ``C`` check: u32 count, then per job a 32-byte key, a 64-byte signature, a u32
+  length and the message. Answer: one byte per job, 1 if it verifies.
+* ``P`` check and pack: the same jobs; answer: one verdict byte per job, then per
+  job a u32 length and the message packed for storage
+  (`chainledger.store.entry_codec.pack_statement`).
+* ``D`` decode: u8 length and name of the hash suite, u32 count, then per stored
+  entry its u64 row seq, u32 length and stored bytes. Answer per entry: ``0``, the
+  entry's own u64 seq, leaf hash, raw prev, signature, 24-byte ts, u32 length and
+  the statement's canonical bytes; or ``1``, u32 length and why it does not decode.
+  The worker keeps each decoded entry's statement and signature for ``S``.
+* ``S`` signatures of decoded entries: u32 count, then per job a u64 row seq, a
+  32-byte key and a flag: ``0`` the entry decoded earlier, ``1`` followed by a
+  64-byte signature, u32 length and message (a checkpoint's). One byte per job.
+
+A worker reads its requests on one thread and writes its answers on another,
+so a parent that sends several requests before reading never deadlocks on a
+full pipe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import struct
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Sequence
 from typing import IO
 
@@ -27,11 +53,27 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from chainledger.crypto import is_small_order
 
-__all__ = ["SignatureChecker", "check_all"]
+__all__ = [
+    "DECODED",
+    "OP_DECODE",
+    "OP_SIGS",
+    "Replayers",
+    "SignatureChecker",
+    "Ticket",
+    "check_all",
+    "decode_request",
+    "signatures_request",
+]
 
 #: (public key, signature, message)
 Job = tuple[bytes, bytes, bytes]
 _U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+_HEAD = struct.Struct(">BI")  # op, payload length
+OP_CHECK, OP_PACK, OP_DECODE, OP_SIGS = b"C", b"P", b"D", b"S"
+#: A decoded entry in a ``D`` answer: status 0, seq, leaf, prev, sig, ts, body length.
+DECODED = struct.Struct(">BQ32s32s64s24sI")
+_JOB = struct.Struct(">QI")  # a stored entry in a ``D`` request: row seq, length
 
 
 def check_all(jobs: Sequence[Job]) -> list[bool]:
@@ -57,12 +99,25 @@ def check_all(jobs: Sequence[Job]) -> list[bool]:
     return out
 
 
-def _frame(jobs: Sequence[Job]) -> bytes:
+def _frame_jobs(jobs: Sequence[Job]) -> bytes:
     """Every job must have a 32-byte key and a 64-byte signature (see `check`)."""
     parts = [_U32.pack(len(jobs))]
     for pub, sig, msg in jobs:
         parts += [pub, sig, _U32.pack(len(msg)), msg]
     return b"".join(parts)
+
+
+def _parse_jobs(payload: bytes) -> list[Job]:
+    (count,) = _U32.unpack_from(payload)
+    off = 4
+    jobs = []
+    for _ in range(count):
+        pub, sig = payload[off : off + 32], payload[off + 32 : off + 96]
+        (n,) = _U32.unpack_from(payload, off + 96)
+        off += 100
+        jobs.append((pub, sig, payload[off : off + n]))
+        off += n
+    return jobs
 
 
 def _read_exactly(stream: IO[bytes], n: int) -> bytes:
@@ -72,21 +127,123 @@ def _read_exactly(stream: IO[bytes], n: int) -> bytes:
     return data
 
 
-def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
-    """The worker's loop: frames in, verdicts out, until stdin closes."""
-    while True:
-        head = stdin.read(4)
-        if not head:
-            return
-        (count,) = _U32.unpack(head)
-        jobs = []
+class _Handler:
+    """What a worker does with each request (also run inline, in the caller's process)."""
+
+    def __init__(self) -> None:
+        #: row seq -> (statement bytes, signature) of entries decoded and not yet checked.
+        self.decoded: dict[int, tuple[bytes, bytes]] = {}
+
+    def handle(self, op: bytes, payload: bytes) -> bytes:
+        if op == OP_CHECK:
+            return bytes(check_all(_parse_jobs(payload)))
+        if op == OP_PACK:
+            return self.check_and_pack(payload)
+        if op == OP_DECODE:
+            return self.decode(payload)
+        if op == OP_SIGS:
+            return self.signatures(payload)
+        raise ValueError(f"unknown op {op!r}")
+
+    @staticmethod
+    def check_and_pack(payload: bytes) -> bytes:
+        from chainledger.store.entry_codec import pack_statement
+
+        jobs = _parse_jobs(payload)
+        parts = [bytes(check_all(jobs))]
+        for _, _, msg in jobs:
+            packed = pack_statement(msg)
+            parts += [_U32.pack(len(packed)), packed]
+        return b"".join(parts)
+
+    def decode(self, payload: bytes) -> bytes:
+        # Imported here: a worker that only checks signatures starts faster without them.
+        from chainledger.crypto import SUITES
+        from chainledger.entry import decode_entry
+        from chainledger.errors import ChainledgerError
+        from chainledger.store.entry_codec import decode_stored
+
+        n = payload[0]
+        suite = SUITES[payload[1 : 1 + n].decode("ascii")]
+        (count,) = _U32.unpack_from(payload, 1 + n)
+        off = 5 + n
+        out: list[bytes] = []
         for _ in range(count):
-            pub = _read_exactly(stdin, 32)
-            sig = _read_exactly(stdin, 64)
-            (n,) = _U32.unpack(_read_exactly(stdin, 4))
-            jobs.append((pub, sig, _read_exactly(stdin, n)))
-        stdout.write(bytes(check_all(jobs)))
-        stdout.flush()
+            row_seq, size = _JOB.unpack_from(payload, off)
+            off += _JOB.size
+            data = decode_stored(payload[off : off + size])
+            off += size
+            try:
+                entry = decode_entry(data)
+            except ChainledgerError as exc:
+                why = str(exc).encode()
+                out += [b"\x01", _U32.pack(len(why)), why]
+                continue
+            st = entry.statement
+            self.decoded[row_seq] = (st.body, st.sig)
+            out += [
+                DECODED.pack(
+                    0, entry.seq, suite.leaf(data), bytes.fromhex(entry.prev), st.sig,
+                    entry.ts.encode("ascii"), len(st.body),
+                ),
+                st.body,
+            ]  # fmt: skip
+        return b"".join(out)
+
+    def signatures(self, payload: bytes) -> bytes:
+        (count,) = _U32.unpack_from(payload)
+        off = 4
+        jobs: list[Job] = []
+        for _ in range(count):
+            (row_seq,) = _U64.unpack_from(payload, off)
+            key = payload[off + 8 : off + 40]
+            flag = payload[off + 40]
+            off += 41
+            if flag:
+                sig = payload[off : off + 64]
+                (n,) = _U32.unpack_from(payload, off + 64)
+                off += 68
+                jobs.append((key, sig, payload[off : off + n]))
+                off += n
+            else:
+                body, sig = self.decoded.pop(row_seq, (b"", b""))
+                jobs.append((key, sig, body))
+        return bytes(check_all(jobs))
+
+
+def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
+    """The worker's loop: frames in, answers out, until stdin closes."""
+    inbox: queue.SimpleQueue[tuple[bytes, bytes] | None] = queue.SimpleQueue()
+    outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def read() -> None:
+        try:
+            while len(head := stdin.read(_HEAD.size)) == _HEAD.size:
+                op, n = _HEAD.unpack(head)
+                inbox.put((bytes([op]), _read_exactly(stdin, n)))
+        except (OSError, EOFError):
+            pass
+        finally:
+            inbox.put(None)
+
+    def write() -> None:
+        try:
+            while (answer := outbox.get()) is not None:
+                stdout.write(_U32.pack(len(answer)))
+                stdout.write(answer)
+                stdout.flush()
+        except OSError:  # the parent went away: nothing left to answer
+            pass
+
+    reader = threading.Thread(target=read, daemon=True)
+    writer = threading.Thread(target=write, daemon=True)
+    reader.start()
+    writer.start()
+    handler = _Handler()
+    while (request := inbox.get()) is not None:
+        outbox.put(handler.handle(*request))
+    outbox.put(None)
+    writer.join()
 
 
 class _Worker:
@@ -97,25 +254,29 @@ class _Worker:
             stdout=subprocess.PIPE,
         )
 
-    def send(self, jobs: Sequence[Job]) -> None:
+    def send(self, op: bytes, payload: bytes) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(_frame(jobs))
+        self.proc.stdin.write(_HEAD.pack(op[0], len(payload)))
+        self.proc.stdin.write(payload)
         self.proc.stdin.flush()
 
-    def receive(self, count: int) -> list[bool]:
+    def receive(self) -> bytes:
         assert self.proc.stdout is not None
-        return [b == 1 for b in _read_exactly(self.proc.stdout, count)]
+        (n,) = _U32.unpack(_read_exactly(self.proc.stdout, 4))
+        return _read_exactly(self.proc.stdout, n)
 
     def close(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
+        # Both pipes first: a worker blocked writing an answer nobody will read then
+        # gets EPIPE and exits, instead of holding this up until the timeout.
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):  # a pipe already broken
+                    pipe.close()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover - a stuck worker
             self.proc.kill()
             self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 class SignatureChecker:
@@ -136,29 +297,47 @@ class SignatureChecker:
         self._lock = threading.Lock()
 
     def check(self, jobs: Sequence[Job]) -> list[bool]:
+        return self._run(jobs, pack=False)[0]
+
+    def check_and_pack(self, jobs: Sequence[Job]) -> tuple[list[bool], list[bytes]]:
+        """`check`, and each message packed for storage (`entry_codec.pack_statement`),
+        the packing done by the workers too when the batch goes to them."""
+        return self._run(jobs, pack=True)
+
+    def _run(self, jobs: Sequence[Job], *, pack: bool) -> tuple[list[bool], list[bytes]]:
         if len(jobs) < self.inline_below or self.processes < 2:
-            return check_all(jobs)
+            return check_all(jobs), _pack_all(jobs) if pack else []
         well_formed = [len(pub) == 32 and len(sig) == 64 for pub, sig, _ in jobs]
         if not all(well_formed):  # only well-formed jobs travel; the others fail here
-            checked = iter(self.check([j for j, ok in zip(jobs, well_formed, strict=True) if ok]))
-            return [ok and next(checked) for ok in well_formed]
+            good = [j for j, ok in zip(jobs, well_formed, strict=True) if ok]
+            checked = iter(self._run(good, pack=False)[0])
+            mixed = [ok and next(checked) for ok in well_formed]
+            return mixed, _pack_all(jobs) if pack else []
         with self._lock:
             try:
                 if not self._workers:
                     self._workers = [_Worker() for _ in range(self.processes)]
                 size = -(-len(jobs) // len(self._workers))
                 chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+                op = OP_PACK if pack else OP_CHECK
                 for worker, chunk in zip(self._workers, chunks, strict=False):
-                    worker.send(chunk)
-                return [
-                    ok
-                    for worker, chunk in zip(self._workers, chunks, strict=False)
-                    for ok in worker.receive(len(chunk))
-                ]
-            except (OSError, EOFError):
+                    worker.send(op, _frame_jobs(chunk))
+                verdicts: list[bool] = []
+                packed: list[bytes] = []
+                for worker, chunk in zip(self._workers, chunks, strict=False):
+                    answer = worker.receive()
+                    n = len(chunk)
+                    verdicts += [b == 1 for b in answer[:n]]
+                    off = n
+                    for _ in range(n if pack else 0):
+                        (m,) = _U32.unpack_from(answer, off)
+                        packed.append(answer[off + 4 : off + 4 + m])
+                        off += 4 + m
+                return verdicts, packed
+            except (OSError, EOFError, struct.error):
                 # A worker died: start afresh next time, and check this batch here.
                 self._close_workers()
-                return check_all(jobs)
+                return check_all(jobs), _pack_all(jobs) if pack else []
 
     def _close_workers(self) -> None:
         workers, self._workers = self._workers, []
@@ -168,6 +347,118 @@ class SignatureChecker:
     def close(self) -> None:
         with self._lock:
             self._close_workers()
+
+
+def _pack_all(jobs: Sequence[Job]) -> list[bytes]:
+    from chainledger.store.entry_codec import pack_statement
+
+    return [pack_statement(msg) for _, _, msg in jobs]
+
+
+class _Inline:
+    """A worker's handler run in this process (small ledgers, one core)."""
+
+    def __init__(self) -> None:
+        self.handler = _Handler()
+        self.answers: deque[bytes] = deque()
+
+    def send(self, op: bytes, payload: bytes) -> None:
+        self.answers.append(self.handler.handle(op, payload))
+
+    def receive(self) -> bytes:
+        return self.answers.popleft()
+
+    def close(self) -> None:
+        self.answers.clear()
+
+
+class Ticket:
+    """The answer to one request, read from its worker's pipe in order."""
+
+    __slots__ = ("answer", "channel")
+
+    def __init__(self, channel: _Channel) -> None:
+        self.channel = channel
+        self.answer: bytes | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.answer is not None
+
+    def result(self) -> bytes:
+        while self.answer is None:
+            self.channel.receive_next()
+        return self.answer
+
+
+class _Channel:
+    """Requests to one worker and their answers, first in first out."""
+
+    def __init__(self, worker: _Worker | _Inline) -> None:
+        self.worker = worker
+        self.waiting: deque[Ticket] = deque()
+
+    def send(self, op: bytes, payload: bytes) -> Ticket:
+        ticket = Ticket(self)
+        self.waiting.append(ticket)
+        self.worker.send(op, payload)
+        return ticket
+
+    def receive_next(self) -> None:
+        ticket = self.waiting.popleft()
+        ticket.answer = self.worker.receive()
+
+
+class Replayers:
+    """Worker processes for `chainledger.verify` (or the same work inline).
+
+    Each request goes to a chosen worker and gets a `Ticket`; answers are read in
+    the order each worker received its requests. A worker that dies raises
+    `EOFError` or `OSError` from `Ticket.result`.
+    """
+
+    def __init__(self, processes: int) -> None:
+        workers: list[_Worker | _Inline] = (
+            [_Worker() for _ in range(processes)] if processes >= 2 else [_Inline()]
+        )
+        self.channels = [_Channel(w) for w in workers]
+
+    def __len__(self) -> int:
+        return len(self.channels)
+
+    def send(self, worker: int, op: bytes, payload: bytes) -> Ticket:
+        return self.channels[worker].send(op, payload)
+
+    def close(self) -> None:
+        for c in self.channels:
+            c.worker.close()
+
+
+def decode_request(suite: str, rows: Sequence[tuple[int, bytes]]) -> bytes:
+    """The payload of an ``D`` request: stored entries by row seq."""
+    name = suite.encode("ascii")
+    parts = [bytes([len(name)]), name, _U32.pack(len(rows))]
+    for seq, stored in rows:
+        parts += [_JOB.pack(seq, len(stored)), stored]
+    return b"".join(parts)
+
+
+#: A job of an ``S`` request: (row seq, key, None for the decoded entry's own signature,
+#: or (signature, message) for another).
+SigRef = tuple[int, bytes, "tuple[bytes, bytes] | None"]
+
+
+def signatures_request(jobs: Sequence[SigRef]) -> bytes:
+    """The payload of an ``S`` request. Keys must be 32 bytes and signatures 64: the
+    caller fails any other job itself."""
+    parts = [_U32.pack(len(jobs))]
+    for seq, key, other in jobs:
+        if other is None:
+            parts += [_U64.pack(seq), key, b"\x00"]
+        else:
+            sig, msg = other
+            parts += [_U64.pack(seq), key, b"\x01", sig, _U32.pack(len(msg)), msg]
+    return b"".join(parts)
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through SignatureChecker

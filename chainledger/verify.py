@@ -17,21 +17,31 @@
   present) against the genesis key.
 
 It returns None or raises `LedgerCorrupt` naming the first bad seq and why.
+
+How the work is split: this thread replays the entries in order (the chain, the
+rules, the tree), which is inherently sequential. The stateless work per entry
+runs in worker processes (`chainledger.sigcheck.Replayers`), chunk by chunk and
+a few chunks ahead: rebuilding the canonical bytes from the stored form,
+decoding them strictly (`decode_entry`), hashing the leaf; and, once the replay
+has found the key that must have signed each entry, the signature checks, which
+the worker does from the bytes it already holds. Chunks go to the workers in
+turn, and every answer is read in the order it was asked for, so the first bad
+seq found is the same as in a purely sequential check.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from chainledger.checkpoint import parse_checkpoint_body
 from chainledger.crypto import load_private_key, public_key_bytes
-from chainledger.entry import GENESIS_PREV, Entry, decode_entry
 from chainledger.errors import ChainledgerError, LedgerCorrupt
 from chainledger.frontier import Frontier
 from chainledger.ledger import Genesis, key_path, read_genesis
@@ -44,7 +54,17 @@ from chainledger.merkle import (
 )
 from chainledger.note import ALG_ED25519, Verifier, key_id, parse_note
 from chainledger.rules import Context, Rules, core_rules
-from chainledger.sigcheck import SignatureChecker
+from chainledger.sigcheck import (
+    DECODED,
+    OP_DECODE,
+    OP_SIGS,
+    Replayers,
+    SigRef,
+    Ticket,
+    decode_request,
+    signatures_request,
+)
+from chainledger.statement import SignedStatement
 from chainledger.store.base import CheckpointRow, StateWriter, Store
 from chainledger.store.sqlite import SqliteStore
 
@@ -53,8 +73,11 @@ __all__ = ["Progress", "VerifyReport", "verify_ledger"]
 #: ``progress(done, total)`` is called as entries are checked.
 Progress = Callable[[int, int], None]
 
-CHUNK = 4096
-BATCH = 2048  # signatures per round trip to the checking processes
+CHUNK = 2048  # entries per request to a worker
+#: Below this many entries the workers' start-up costs more than they save.
+INLINE_BELOW = 4096
+_GENESIS_PREV = bytes(32)  # entry 0's prev: 64 hex zeros
+_parse = json.JSONDecoder().decode  # the plain C parser (see where it is used)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +87,27 @@ class VerifyReport:
     root: bytes
 
 
-#: (seq, public key, signature, message, what is signed): one Ed25519 check for the pool.
-SigJob = tuple[int, bytes, bytes, bytes, str]
+#: (seq, key, None for the entry's own signature or (signature, message), what is signed)
+SigJob = tuple[int, bytes, "tuple[bytes, bytes] | None", str]
 
 
-def _first_failure(checker: SignatureChecker, jobs: list[SigJob]) -> LedgerCorrupt | None:
-    """Check ``jobs`` (in seq order); the first that fails, or None."""
-    verdicts = checker.check([(key, sig, msg) for _, key, sig, msg, _ in jobs])
-    for (seq, _, _, _, what), ok in zip(jobs, verdicts, strict=True):
-        if not ok:
-            return LedgerCorrupt(seq, f"{what} does not verify")
-    return None
+class _SigBatch:
+    """The signature checks of one chunk, in the order the replay asked for them."""
+
+    def __init__(self, jobs: list[SigJob], ticket: Ticket | None, sent: list[int]) -> None:
+        self.jobs = jobs
+        self.ticket = ticket
+        self.sent = sent  # indexes of the jobs sent (the others are malformed: they fail)
+
+    def first_failure(self) -> LedgerCorrupt | None:
+        verdicts = [False] * len(self.jobs)
+        if self.ticket is not None:
+            for i, ok in zip(self.sent, self.ticket.result(), strict=True):
+                verdicts[i] = ok == 1
+        for (seq, _, _, what), ok in zip(self.jobs, verdicts, strict=True):
+            if not ok:
+                return LedgerCorrupt(seq, f"{what} does not verify")
+        return None
 
 
 class _Replay:
@@ -87,7 +120,7 @@ class _Replay:
         self.scratch = scratch
         self.suite = genesis.suite
         self.frontier = Frontier(self.suite)
-        self.prev = GENESIS_PREV
+        self.prev = _GENESIS_PREV  # the previous entry's leaf hash
         self.last_ts = ""
         self.nonces: set[tuple[str, str]] = set()
         key = genesis.platform_key
@@ -102,51 +135,65 @@ class _Replay:
         #: Nodes recomputed in the current chunk, compared with the stored ones at its end.
         self.created: list[tuple[NodeKey, bytes]] = []
 
-    def entry(self, w: StateWriter, seq: int, data: bytes) -> tuple[Entry, bytes]:
-        """Check one entry in sequence and apply it; return it and the key that signed it."""
-        try:
-            entry = decode_entry(data)
-        except ChainledgerError as exc:
-            raise LedgerCorrupt(seq, f"entry does not decode: {exc}") from None
-        if entry.seq != seq:
-            raise LedgerCorrupt(seq, f"entry says seq {entry.seq}")
-        if entry.prev != self.prev:
+    def entry(
+        self, w: StateWriter, seq: int, said: int, prev: bytes, ts: str, stmt: SignedStatement
+    ) -> bytes:
+        """Check one decoded entry in sequence and apply it; return the key that signed it.
+
+        ``said`` is the seq the entry says, ``prev`` its prev as raw bytes.
+        """
+        if said != seq:
+            raise LedgerCorrupt(seq, f"entry says seq {said}")
+        if prev != self.prev:
             raise LedgerCorrupt(
                 seq, "prev is not the leaf hash of the previous entry (chain broken)"
             )
-        if entry.ts < self.last_ts:
+        if ts < self.last_ts:
             raise LedgerCorrupt(seq, "timestamp goes backwards")
-        stmt = entry.statement
         if (seq == 0) != (stmt.kind == "genesis"):
             raise LedgerCorrupt(seq, "genesis must be entry 0 and only entry 0")
-        if (stmt.actor, stmt.nonce) in self.nonces:
+        pair = (stmt.actor, stmt.nonce)
+        if pair in self.nonces:
             raise LedgerCorrupt(seq, "replayed (actor, nonce)")
-        self.nonces.add((stmt.actor, stmt.nonce))
+        self.nonces.add(pair)
         try:
             # the key as of before this entry's own changes (a rotation is signed by the old key)
             key = self.rules.signing_key(w, stmt)
         except ChainledgerError as exc:
             raise LedgerCorrupt(seq, f"no key to check the signature: {exc}") from None
-        ctx = Context(seq, entry.ts, None, self.suite, self.store)
+        ctx = Context(seq, ts, None, self.suite, self.store)
         try:
-            self.rules.admit(w, stmt, ctx)
+            kind = self.rules.admit(w, stmt, ctx)
         except ChainledgerError as exc:
             raise LedgerCorrupt(seq, f"statement would not have been admitted: {exc}") from None
-        self.rules.kind(stmt.kind).apply(w, stmt, ctx)
-        return entry, key
+        kind.apply(w, stmt, ctx)
+        return key
 
-    def leaf(self, seq: int, data: bytes, created: list[tuple[NodeKey, bytes]]) -> None:
-        leaf = self.suite.leaf(data)
+    def leaf(self, leaf: bytes, created: list[tuple[NodeKey, bytes]]) -> None:
         created.extend(self.frontier.append(leaf))
-        self.prev = leaf.hex()
+        self.prev = leaf
 
     def check_nodes(self, created: list[tuple[NodeKey, bytes]]) -> None:
-        stored = self.store.nodes(k for k, _ in created)
+        stored = self._stored_nodes(created)
         for (level, index), h in created:
             if stored.get((level, index)) != h:
                 what = "missing" if (level, index) not in stored else "wrong"
                 seq = ((index + 1) << level) - 1  # the entry that completed this node
                 raise LedgerCorrupt(seq, f"stored Merkle node ({level}, {index}) is {what}")
+
+    def _stored_nodes(self, created: list[tuple[NodeKey, bytes]]) -> dict[NodeKey, bytes]:
+        """The stored counterparts of ``created``: a chunk's new nodes make one run of
+        indexes per level, read by range from SQLite (by key from any other store)."""
+        if not isinstance(self.store, SqliteStore):
+            return self.store.nodes(k for k, _ in created)
+        spans: dict[int, tuple[int, int]] = {}
+        for (level, index), _ in created:
+            lo, hi = spans.get(level, (index, index))
+            spans[level] = (min(lo, index), max(hi, index))
+        stored: dict[NodeKey, bytes] = {}
+        for level, (lo, hi) in spans.items():
+            stored.update(self.store.node_range(level, lo, hi + 1))
+        return stored
 
     def checkpoints_at(self, size: int) -> None:
         """Check every stored checkpoint of this size (called after each entry)."""
@@ -175,9 +222,9 @@ class _Replay:
         ours = [sig for sig in note.signatures if (sig.name, sig.key_id) == (v.name, v.key_id)]
         if not ours:
             raise LedgerCorrupt(last, f"checkpoint {cp.size} is not signed by the platform key")
-        for sig in ours:  # checked on the pool, like the entries' signatures
+        for sig in ours:  # checked on the workers, like the entries' signatures
             self.jobs.append(
-                (last, v.public_key, sig.signature, note.text.encode(), f"checkpoint {cp.size}")
+                (last, v.public_key, (sig.signature, note.text.encode()), f"checkpoint {cp.size}")
             )
         prev = self.prev_cp
         if prev is not None:
@@ -218,6 +265,8 @@ def verify_ledger(
     """Verify everything stored; return a summary or raise `LedgerCorrupt`.
 
     ``db_path`` (for a SQLite ledger) also checks the key file beside it.
+    ``workers``: worker processes (default: one per core, none for a small ledger;
+    below 2, everything runs in this process).
     """
     rules = rules or core_rules()
     genesis = read_genesis(store)
@@ -231,12 +280,31 @@ def verify_ledger(
     latest = store.latest_checkpoint()
     if latest is None:
         raise LedgerCorrupt(0, "no signed checkpoint")
+    if workers is None:
+        workers = (os.cpu_count() or 1) if latest.size >= INLINE_BELOW else 1
     with tempfile.TemporaryDirectory(prefix="chainledger-verify-") as tmp:
-        scratch = SqliteStore(Path(tmp) / "replay.db", create=True)
+        # Rebuilt projections are thrown away after the comparison: no durability needed.
+        scratch = SqliteStore(Path(tmp) / "replay.db", create=True, throwaway=True)
         try:
             return _verify(store, genesis, rules, scratch, latest.size, progress, workers)
         finally:
             scratch.close()
+
+
+def _stored_rows(store: Store, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+    """Entries as stored (the workers rebuild their canonical bytes), else as read."""
+    if isinstance(store, SqliteStore):
+        return store.stored_entries(start, end)
+    return store.entries(start, end)  # canonical bytes: the workers pass them through
+
+
+@dataclass(slots=True)
+class _Chunk:
+    start: int
+    end: int  # the entries [start, end) were asked for
+    worker: int
+    ticket: Ticket | None  # None: the first entry is already missing
+    missing: int | None  # the seq found missing at the end of this chunk, if any
 
 
 def _verify(
@@ -246,74 +314,114 @@ def _verify(
     scratch: SqliteStore,
     size: int,
     progress: Progress | None,
-    workers: int | None,
+    workers: int,
 ) -> VerifyReport:
     replay = _Replay(store, genesis, rules, scratch)
-    entries = store.entries(0, size + 1)  # one past the tip: an extra entry is tampering
-    # Signature jobs in seq order. The main thread runs ahead by at most a few chunks,
-    # then collects the oldest results first, so the first failure found is the lowest seq.
-    pending: deque[Future[LedgerCorrupt | None]] = deque()
-    checker = SignatureChecker(workers)
+    rows = _stored_rows(store, 0, size + 1)  # one past the tip: an extra entry is tampering
+    suite = genesis.suite.name
+    pool = Replayers(workers)
+    lookahead = 2 * len(pool)
+    chunks: deque[_Chunk] = deque()
+    sigs: deque[_SigBatch] = deque()  # in seq order
+    next_start = 0
 
-    def collect(keep: int) -> None:
-        while len(pending) > keep:
-            failure = pending.popleft().result()
+    def ask() -> None:
+        """Send the next chunk of stored entries to be decoded."""
+        nonlocal next_start
+        start = next_start
+        if start >= size or (chunks and chunks[-1].missing is not None):
+            return
+        end = min(start + CHUNK, size)
+        batch: list[tuple[int, bytes]] = []
+        missing = None
+        for expected in range(start, end):
+            got = next(rows, None)
+            if got is None or got[0] != expected:
+                missing = expected
+                break
+            batch.append(got)
+        worker = (start // CHUNK) % len(pool)
+        ticket = pool.send(worker, OP_DECODE, decode_request(suite, batch)) if batch else None
+        chunks.append(_Chunk(start, start + len(batch), worker, ticket, missing))
+        next_start = end
+
+    def send_signatures(worker: int) -> None:
+        jobs, replay.jobs = replay.jobs, []
+        if not jobs:
+            return
+        sent = [
+            i
+            for i, (_, key, other, _) in enumerate(jobs)
+            if len(key) == 32 and (other is None or len(other[0]) == 64)
+        ]
+        refs: list[SigRef] = [(jobs[i][0], jobs[i][1], jobs[i][2]) for i in sent]
+        ticket = pool.send(worker, OP_SIGS, signatures_request(refs)) if refs else None
+        sigs.append(_SigBatch(jobs, ticket, sent))
+
+    def collect(wait: bool) -> None:
+        """Raise the first failed signature among the batches answered (all, if ``wait``)."""
+        while sigs and (wait or sigs[0].ticket is None or sigs[0].ticket.done):
+            failure = sigs.popleft().first_failure()
             if failure is not None:
                 raise failure
 
-    # One thread hands batches to the worker processes and waits for their verdicts, so
-    # the checks run while this thread replays the next entries.
-    with closing(checker), ThreadPoolExecutor(max_workers=1) as pool:
-
-        def flush() -> None:
-            while replay.jobs:
-                pending.append(pool.submit(_first_failure, checker, replay.jobs[:BATCH]))
-                del replay.jobs[:BATCH]
-
-        seq = 0
+    with closing(pool):
+        for _ in range(lookahead):
+            ask()
+        worker = 0
         try:
-            while seq < size:
-                end = min(seq + CHUNK, size)
+            while chunks:
+                chunk = chunks.popleft()
+                worker = chunk.worker
+                answer = chunk.ticket.result() if chunk.ticket is not None else b""
+                ask()  # keep the workers busy while this chunk is replayed
                 created: list[tuple[NodeKey, bytes]] = []
                 replay.created = created
+                off = 0
                 with scratch.write() as w:
-                    for expected in range(seq, end):
-                        got = next(entries, None)
-                        if got is None or got[0] != expected:
-                            raise LedgerCorrupt(expected, "entry is missing")
-                        entry, key = replay.entry(w, expected, got[1])
-                        st = entry.statement
-                        replay.jobs.append((expected, key, st.sig, st.body, "signature"))
-                        if len(replay.jobs) >= BATCH:
-                            flush()
-                        replay.leaf(expected, got[1], created)
-                        replay.last_ts = entry.ts
-                        replay.checkpoints_at(expected + 1)
+                    for seq in range(chunk.start, chunk.end):
+                        if answer[off] != 0:
+                            n = int.from_bytes(answer[off + 1 : off + 5], "big")
+                            why = answer[off + 5 : off + 5 + n].decode()
+                            raise LedgerCorrupt(seq, f"entry does not decode: {why}")
+                        _, said, leaf, prev, sig, ts_raw, n = DECODED.unpack_from(answer, off)
+                        off += DECODED.size
+                        body = answer[off : off + n]
+                        off += n
+                        ts = ts_raw.decode("ascii")
+                        # The worker proved ``body`` canonical (decode_entry), so the plain
+                        # parser gives exactly the object the strict one did.
+                        stmt = SignedStatement(_parse(body.decode()), body, sig)
+                        key = replay.entry(w, seq, said, prev, ts, stmt)
+                        replay.jobs.append((seq, key, None, "signature"))
+                        replay.leaf(leaf, created)
+                        replay.last_ts = ts
+                        replay.checkpoints_at(seq + 1)
+                    if chunk.missing is not None:
+                        raise LedgerCorrupt(chunk.missing, "entry is missing")
                 replay.check_nodes(created)
-                flush()
-                collect(keep=2)
-                seq = end
+                send_signatures(chunk.worker)
+                collect(wait=False)
                 if progress is not None:
-                    progress(seq, size)
+                    progress(chunk.end, size)
         except LedgerCorrupt as found:
             # A lower seq may still fail its signature check: those come first.
-            flush()
+            send_signatures(worker)
             try:
-                collect(keep=0)
+                collect(wait=True)
             except LedgerCorrupt as earlier:
                 if earlier.seq is not None and found.seq is not None and earlier.seq < found.seq:
                     raise earlier from None
             raise
-        flush()
-        collect(keep=0)
+        collect(wait=True)
     # Any row at or past the tip, even after a gap, is an entry no checkpoint covers.
-    extra = next(entries, None) or next(store.entries(size, 2**63 - 1), None)
+    extra = next(rows, None) or next(store.entries(size, 2**63 - 1), None)
     if extra is not None:
         raise LedgerCorrupt(extra[0], "entry is not covered by any signed checkpoint")
     if replay.next_cp is not None:
         raise LedgerCorrupt(size, f"checkpoint of size {replay.next_cp.size} beyond the last entry")
     live, rebuilt = store.projection_snapshot(), scratch.projection_snapshot()
-    for table, rows in rebuilt.items():
-        if live.get(table) != rows:
+    for table, rows_ in rebuilt.items():
+        if live.get(table) != rows_:
             raise LedgerCorrupt(None, f"projection {table!r} differs from its rebuild")
     return VerifyReport(size, replay.checkpoint_count, replay.frontier.root())

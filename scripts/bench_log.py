@@ -30,14 +30,24 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chainledger.ledger import Ledger
+from chainledger.checkpoint import Checkpoint, sign_checkpoint
+from chainledger.clock import format_ts
+from chainledger.crypto import load_private_key
+from chainledger.entry import encode_entry
+from chainledger.frontier import Frontier
+from chainledger.ledger import Ledger, key_path
+from chainledger.note import Signer
+from chainledger.rules import Context
+from chainledger.statement import SignedStatement, make_statement, sign_statement
+from chainledger.store.base import CheckpointRow, EntryRow
+from chainledger.store.entry_codec import pack_statement
 from chainledger.verify import verify_ledger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,23 +178,94 @@ def bench_appends_closed_loop(led: Ledger, clients: int, seconds: float) -> tupl
     }
 
 
+_NOTE_KEY: Ed25519PrivateKey | None = None
+
+
+def _load_note_key(path: str) -> None:
+    """In a signing process: load the platform key."""
+    global _NOTE_KEY
+    _NOTE_KEY = load_private_key(Path(path))
+
+
+def _sign_notes(actor: str, start: int, n: int) -> list[tuple[bytes, bytes, bytes]]:
+    """In a signing process: ``n`` platform notes, as (canonical statement, signature,
+    statement packed for storage)."""
+    assert _NOTE_KEY is not None
+    now = datetime.now(UTC)
+    out = []
+    for i in range(start, start + n):
+        st = sign_statement(
+            make_statement("note", actor, now, os.urandom, text=f"bulk {i}"), _NOTE_KEY
+        )
+        out.append((st.body, st.sig, pack_statement(st.body)))
+    return out
+
+
 def build(db: Path, sizes: list[int]) -> dict[int, Path]:
-    """Append notes up to max(sizes), copying the database at each size (online backup)."""
+    """A real ledger of max(sizes) platform notes, copied (online backup) at each size.
+
+    The bulk path of this benchmark: the notes are signed by the platform key in two
+    processes (the key file beside the database), and appended in batches of 20,000
+    by this process, each in one transaction, exactly as the sequencer would append
+    them (the same entry encoding, chain, Merkle nodes, admission rules and one signed
+    checkpoint per batch), but without checking again the signatures it has just
+    made. `verify` of the 10^5 copy (below) recomputes every one of them.
+    """
     copies: dict[int, Path] = {}
-    led = Ledger.init(db, max_batch=4096)
+    led = Ledger.init(db)
+    batch = 20_000
     try:
+        store, suite, rules = led.store, led.suite, led.rules
+        signer = Signer(led.origin, load_private_key(key_path(db)))
+        actor = led.platform_id
+        frontier = Frontier(suite, 1, [suite.leaf(led.entry(0) or b"")])
+        prev = frontier.hashes[0].hex()
         target = max(sizes)
-        pool = ThreadPoolExecutor(2)
-        while (size := led.size()) < target:
-            stop = next(s for s in sorted(sizes) if s > size)
-            n = min(stop - size, 20_000)
-            stmts = list(
-                pool.map(lambda i: led.platform_statement("note", text=f"bulk {i}"), range(n))
-            )
-            futures = list(pool.map(led.submit, stmts))
-            for f in futures:
-                f.result()
-            size = led.size()
+        stops = sorted(set(sizes))
+        pool = ProcessPoolExecutor(2, initializer=_load_note_key, initargs=(str(key_path(db)),))
+        todo: list[Any] = []  # futures of signed notes, in order
+        planned = 1
+
+        def plan() -> None:
+            nonlocal planned
+            while len(todo) < 4 and planned < target:
+                stop = next(s for s in stops if s > planned)
+                n = min(stop - planned, batch)
+                half = n // 2
+                todo.append(
+                    (
+                        pool.submit(_sign_notes, actor, planned, half),
+                        pool.submit(_sign_notes, actor, planned + half, n - half),
+                    )
+                )
+                planned += n
+
+        plan()
+        while todo:
+            first, second = todo.pop(0)
+            signed = first.result() + second.result()
+            plan()
+            with store.write() as w:
+                seq = frontier.size
+                ts = format_ts(datetime.now(UTC))
+                rows: list[EntryRow] = []
+                created: list[Any] = []
+                for body, sig, packed in signed:
+                    st = SignedStatement.trusted(json.loads(body), body, sig)
+                    ctx = Context(seq, ts, None, suite, w)
+                    rules.admit(w, st, ctx).apply(w, st, ctx)
+                    data = encode_entry(seq, ts, prev, st)
+                    leaf = suite.leaf(data)
+                    created += frontier.append(leaf)
+                    rows.append(EntryRow(seq, data, st.kind, st.actor, st.nonce, packed))
+                    prev = leaf.hex()
+                    seq += 1
+                w.add_entries(rows)
+                w.add_nodes(created)
+                root = frontier.root()
+                note = sign_checkpoint(Checkpoint(led.origin, frontier.size, root), signer)
+                w.add_checkpoint(CheckpointRow(frontier.size, root, note, ts))
+            size = frontier.size
             print(f"  built {size} entries", file=sys.stderr, flush=True)
             if size in sizes:
                 copies[size] = db.with_name(f"ledger-{size}.db")

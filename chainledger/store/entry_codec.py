@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import calendar
+import functools
 import struct
 import time
 import zlib
@@ -79,6 +80,7 @@ def _ms(ts: bytes) -> int:
     return calendar.timegm((*fields, int(ts[17:19]))) * 1000 + int(ts[20:23])
 
 
+@functools.lru_cache(maxsize=256)  # a batch's entries share one ts: format it once
 def _ts(ms: int) -> bytes:
     second = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000))
     return f"{second}.{ms % 1000:03d}Z".encode()

@@ -295,10 +295,22 @@ class WriteCache:
         self.rows[table][key] = value
 
 
+_GRANT_USED = "UPDATE grants SET uses = ? WHERE id = ?"
+_ADD_ACCESS = (
+    "INSERT INTO access (seq, ts, counter, holder, asset, class, issuer, grant_id, "
+    "purpose, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 class ProjectionWrites(ProjectionReads):
     """Writes inside one transaction, through the store's `WriteCache`."""
 
     _cache: WriteCache
+
+    def _defer(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Run a write whose effect nothing reads back before the next query (the
+        store's writer batches them: see `chainledger.store.sqlite._Writer`)."""
+        self._c().execute(sql, params)
 
     def catalog_class(self, class_id: str) -> dict[str, Any] | None:
         return cast_opt(self._cache.get("class", class_id, super().catalog_class))
@@ -317,7 +329,7 @@ class ProjectionWrites(ProjectionReads):
     def grant_used(self, grant_id: str, uses: int) -> None:
         grant = self.grant(grant_id)
         assert grant is not None
-        self._c().execute("UPDATE grants SET uses = ? WHERE id = ?", (uses, grant_id))
+        self._defer(_GRANT_USED, (uses, grant_id))
         g = grant  # positional construction: dataclasses.replace is slow on this hot path
         self._cache.put(
             "grant",
@@ -385,9 +397,8 @@ class ProjectionWrites(ProjectionReads):
 
     def add_access(self, row: AccessRow) -> None:
         i = self._intern
-        self._c().execute(
-            "INSERT INTO access (seq, ts, counter, holder, asset, class, issuer, grant_id, "
-            "purpose, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._defer(
+            _ADD_ACCESS,
             (
                 row.seq, ts_ms(row.ts), i(row.counter), i(row.holder), i(row.asset),
                 i(row.cls), i(row.issuer), i(row.grant), i(row.purpose),
