@@ -275,10 +275,26 @@ def test_audit_report_csv(demo: Demo) -> None:
 
 @pytest.mark.parametrize("role", ["counter", "holder", "issuer"])
 def test_a_non_auditor_key_is_refused(demo: Demo, role: str) -> None:
+    """A registered party asking an auditor's question is refused, and the attempt is
+    recorded (a privilege escalation: one ``request.denied`` entry, nothing else)."""
     size = demo.size()
     result = run("audit", "trace", "--db", demo.db, "--key", demo.key_of(role), "--json")
     assert_refused(result, "refused")
-    assert demo.size() == size
+    assert demo.size() == size + 1
+    party = next(p for p in demo.parties() if p["role"] == role)
+    store = SqliteStore(demo.db)
+    try:
+        data = store.entry(size)
+    finally:
+        store.close()
+    assert data is not None
+    stmt = json.loads(data)["stmt"]
+    assert (stmt["kind"], stmt["party"], stmt["what"], stmt["reason"]) == (
+        "request.denied",
+        party["id"],
+        "audit.query",
+        "role",
+    )
 
 
 def test_a_missing_key_file(demo: Demo, tmp_path: Path) -> None:
