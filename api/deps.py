@@ -18,7 +18,10 @@ from chainledger.rules import Refused, UnknownActor, refusal_reason
 from chainledger.store.base import PartyRow
 
 
-def get_server(request: Request) -> Server:
+# Dependencies that neither block nor wait are ``async def``: FastAPI runs a plain ``def``
+# dependency in its thread pool, a thread hop per request that cost the event loop more
+# than the work itself (a py-spy profile of counter reads: docs/profile.md).
+async def get_server(request: Request) -> Server:
     server: Server = request.app.state.server
     return server
 
@@ -26,7 +29,7 @@ def get_server(request: Request) -> Server:
 Srv = Annotated[Server, Depends(get_server)]
 
 
-def public_limit(request: Request, server: Srv) -> None:
+async def public_limit(request: Request, server: Srv) -> None:
     """Unauthenticated requests: one bucket per client address."""
     server.public_limiter.take(client_address(request.scope))
 
