@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import sqlite3
 import subprocess
@@ -28,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_log import ed25519_verify_rate, pct
+from bench_log import ed25519_verify_rate, pct, run_info
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = str(Path(sys.executable).parent / "chainledger")
@@ -181,12 +179,7 @@ def main() -> None:
     base = (base_before + base_after) / 2
     result = {
         "benchmark": "domain at seed scale",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        **run_info(),
         "scale": scale,
         "baseline_ed25519_verify_per_s": {
             "before": round(base_before, 1),

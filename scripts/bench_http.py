@@ -30,7 +30,6 @@ import asyncio
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -50,7 +49,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from api_support import RunningServer, serve
-from bench_log import pct
+from bench_log import pct, run_info
 from domain_support import Actor, key, make_cast
 
 from chainledger.access import read_fields
@@ -700,12 +699,7 @@ def main() -> None:
     }
     result = {
         "benchmark": "HTTP counter reads",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        **run_info(),
         "quick": args.quick,
         "method": (
             f"`chainledger serve` (1 worker, access log off, rate limits raised) in a child "

@@ -53,6 +53,18 @@ from chainledger.verify import verify_ledger
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def run_info() -> dict[str, Any]:
+    """When and where a benchmark or evidence run happened (the start of its JSON)."""
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -425,12 +437,7 @@ def main() -> None:
     }
     result = {
         "benchmark": "log core",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        **run_info(),
         "quick": args.quick,
         "method": (
             "Each throughput is divided by one core's Ed25519 verify rate measured right "

@@ -32,18 +32,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_log import run_info  # noqa: E402
 from evidence_support import (  # noqa: E402
     ConcurrencyRun,
     CrashRun,
@@ -217,12 +217,7 @@ def main() -> None:
     violations = crash["violations"] + conc["violations"]
     result = {
         "evidence": "reliability: crashes under load, power-loss copies, concurrent writers",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        **run_info(),
         "quick": args.quick,
         "seed": seed,
         "method": __doc__.split("\n\n", 1)[1].rsplit("\n\nWrites", 1)[0],
