@@ -1,9 +1,10 @@
 // The key panel of the pages where a party acts (templates/_key.html): make or import
 // the key, show whether the platform registered it, and hand the page the party once it
-// is registered in the page's role.
+// is registered in the page's role (`partyPage` also connects the verifying client).
 
+import { Ledger } from "./ledger.js";
 import { createParty, forgetParty, importParty, loadParty, registrationRequest } from "./party.js";
-import { $, say, t } from "./ui.js";
+import { $, problem, say, t } from "./ui.js";
 
 async function registration(party) {
   const r = await fetch(`/v1/parties/${party.party}`);
@@ -68,4 +69,24 @@ export async function keyPanel(role, ready) {
     location.reload();
   });
   await show(await loadParty(role));
+}
+
+/**
+ * A party page (templates/party.html) for `role`: once its key is registered, connect the
+ * verifying client, fetch the asset classes, call `start({party, registered, ledger,
+ * classes})` (which wires the page's controls and may return a loader), show the page,
+ * then run the loader. A failure is shown in the key panel, which is always visible.
+ */
+export function partyPage(role, start) {
+  return keyPanel(role, async (party, registered) => {
+    try {
+      const ledger = await Ledger.connect();
+      const classes = new Map((await ledger.get("/v1/catalog/classes")).map((c) => [c.class, c]));
+      const load = await start({ party, registered, ledger, classes });
+      $("app").hidden = false; // only now: every control is wired
+      if (load) await load();
+    } catch (e) {
+      say($("key-msg"), problem(e), false);
+    }
+  });
 }

@@ -4,8 +4,7 @@
 // statement, recorded on the ledger before it is answered (its receipt is verified).
 import { decodeEntry } from "../entry.js";
 import { toHex } from "../hex.js";
-import { keyPanel } from "../keypanel.js";
-import { Ledger } from "../ledger.js";
+import { partyPage } from "../keypanel.js";
 import { leafHash } from "../merkle.js";
 import { makeStatement, signStatement } from "../sign.js";
 import { $, badge, el, fillRows, named, partyName, problem, say, t, when } from "../ui.js";
@@ -177,20 +176,11 @@ async function download() {
   }
 }
 
-async function ready(record) {
-  me = record;
-  try {
-    ledger = await Ledger.connect();
-    classes = new Map((await ledger.get("/v1/catalog/classes")).map((c) => [c.class, c]));
-    $("search").addEventListener("click", search);
-    $("anomalies").addEventListener("click", anomalies);
-    $("charts").addEventListener("click", charts);
-    $("download").addEventListener("click", download);
-    $("app").hidden = false; // only now: every control is wired
-    await ledgerStatus();
-  } catch (e) {
-    say($("key-msg"), problem(e), false); // the key panel is always visible
-  }
-}
-
-keyPanel("auditor", ready);
+partyPage("auditor", (page) => {
+  ({ party: me, ledger, classes } = page);
+  $("search").addEventListener("click", search);
+  $("anomalies").addEventListener("click", anomalies);
+  $("charts").addEventListener("click", charts);
+  $("download").addEventListener("click", download);
+  return ledgerStatus;
+});

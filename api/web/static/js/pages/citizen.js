@@ -5,8 +5,7 @@ import { b64encode } from "../b64.js";
 import { canonical } from "../canonical.js";
 import { formatTs } from "../clock.js";
 import { decodeEntry } from "../entry.js";
-import { keyPanel } from "../keypanel.js";
-import { Ledger } from "../ledger.js";
+import { partyPage } from "../keypanel.js";
 import { derivedId, makeStatement, signStatement } from "../sign.js";
 import { $, badge, el, fillRows, fillSelect, named, partyName, problem, say, t, when } from "../ui.js";
 
@@ -231,23 +230,16 @@ async function loadHistory() {
   }
 }
 
-async function ready(record) {
-  me = record;
-  try {
-    ledger = await Ledger.connect();
-    classes = new Map((await ledger.get("/v1/catalog/classes")).map((c) => [c.class, c]));
-    scenarios = await ledger.get("/v1/catalog/scenarios");
-    for (const id of ["qr-asset", "g-asset", "g-scenario"]) $(id).addEventListener("change", syncScenarios);
-    $("qr-make").addEventListener("click", makeQr);
-    $("g-make").addEventListener("click", makeGrant);
-    $("hist-refresh").addEventListener("click", loadHistory);
-    $("app").hidden = false; // only now: every control is wired
+partyPage("holder", async (page) => {
+  ({ party: me, ledger, classes } = page);
+  scenarios = await ledger.get("/v1/catalog/scenarios");
+  for (const id of ["qr-asset", "g-asset", "g-scenario"]) $(id).addEventListener("change", syncScenarios);
+  $("qr-make").addEventListener("click", makeQr);
+  $("g-make").addEventListener("click", makeGrant);
+  $("hist-refresh").addEventListener("click", loadHistory);
+  return async () => {
     await loadAssets();
     await loadGrants();
     await loadHistory();
-  } catch (e) {
-    say($("key-msg"), problem(e), false); // the key panel is always visible
-  }
-}
-
-keyPanel("holder", ready);
+  };
+});

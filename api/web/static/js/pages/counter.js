@@ -7,8 +7,8 @@
 import { b64decode } from "../b64.js";
 import { decodeEntry } from "../entry.js";
 import { parseJsonObject } from "../json.js";
-import { keyPanel } from "../keypanel.js";
-import { checkDisclosures, Ledger } from "../ledger.js";
+import { partyPage } from "../keypanel.js";
+import { checkDisclosures } from "../ledger.js";
 import { makeStatement, signStatement } from "../sign.js";
 import { $, badge, el, fillRows, fillSelect, named, partyName, problem, say, t, when } from "../ui.js";
 
@@ -211,35 +211,26 @@ async function signSheet() {
   }
 }
 
-async function ready(record, party) {
-  me = record;
-  try {
-    ledger = await Ledger.connect();
-    classes = new Map((await ledger.get("/v1/catalog/classes")).map((c) => [c.class, c]));
-    const type = (party.attrs || {}).counter_type;
-    mine = (await ledger.get("/v1/catalog/scenarios")).filter((s) => s.counter_type === type);
-    fillSelect($("scenario"), mine.map((s) => [s.scenario, named(s)]));
-    showAllowed();
-    $("scenario").addEventListener("change", showAllowed);
-    $("token").addEventListener("input", presetScenario);
-    $("photo").addEventListener("change", async () => {
-      try {
-        $("token").value = await decodePhoto($("photo").files[0]);
-        presetScenario();
-        say($("read-msg"), t("counter.decoded"));
-      } catch (e) {
-        say($("read-msg"), problem(e), false);
-      }
-    });
-    $("camera").addEventListener("click", () => startCamera().catch((e) => say($("read-msg"), problem(e), false)));
-    $("read").addEventListener("click", read);
-    $("print").addEventListener("click", () => window.print());
-    $("sheet-sign").addEventListener("click", signSheet);
-    $("app").hidden = false; // only now: every control is wired
-    if (!("BarcodeDetector" in window)) $("camera-note").textContent = t("counter.camera.none");
-  } catch (e) {
-    say($("key-msg"), problem(e), false); // the key panel is always visible
-  }
-}
-
-keyPanel("counter", ready);
+partyPage("counter", async (page) => {
+  ({ party: me, ledger, classes } = page);
+  const type = (page.registered.attrs || {}).counter_type;
+  mine = (await ledger.get("/v1/catalog/scenarios")).filter((s) => s.counter_type === type);
+  fillSelect($("scenario"), mine.map((s) => [s.scenario, named(s)]));
+  showAllowed();
+  $("scenario").addEventListener("change", showAllowed);
+  $("token").addEventListener("input", presetScenario);
+  $("photo").addEventListener("change", async () => {
+    try {
+      $("token").value = await decodePhoto($("photo").files[0]);
+      presetScenario();
+      say($("read-msg"), t("counter.decoded"));
+    } catch (e) {
+      say($("read-msg"), problem(e), false);
+    }
+  });
+  $("camera").addEventListener("click", () => startCamera().catch((e) => say($("read-msg"), problem(e), false)));
+  $("read").addEventListener("click", read);
+  $("print").addEventListener("click", () => window.print());
+  $("sheet-sign").addEventListener("click", signSheet);
+  if (!("BarcodeDetector" in window)) $("camera-note").textContent = t("counter.camera.none");
+});
