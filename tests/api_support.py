@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 from support import chainledger_exe
 
+from chainledger.assets import digests_of, issue_fields, make_disclosures
+from chainledger.crypto import SUITES
 from chainledger.statement import make_statement, sign_statement
 from wallet.httpsig import RequestSigner
 
@@ -103,3 +105,16 @@ def grant_statement(cast: Any, max_uses: int = 1) -> dict[str, Any]:
             expires=format_ts(now + timedelta(hours=1)), max_uses=max_uses,
         ),
     )  # fmt: skip
+
+
+def issue_body(cast: Any) -> dict[str, Any]:
+    """A genuine /v1/assets body: the police's ``asset.issue`` of an ID card to the citizen,
+    with the values behind its digests."""
+    values = {"name": cast.citizen_name, "sex": "女", "ethnicity": "汉",
+              "birth_date": "1990-03-07", "address": "山东省聊城市东昌府区",
+              "id_number": cast.citizen_id_number, "valid_from": "2020-01-01",
+              "valid_until": "2040-01-01"}  # fmt: skip
+    disclosures = make_disclosures(values, os.urandom)
+    digests = digests_of(SUITES["sha256"], disclosures)
+    fields = issue_fields("resident_id_card", cast.citizen.id, digests, "2020-01-01", None)
+    return {"statement": signed(cast.police, "asset.issue", **fields), "disclosures": disclosures}

@@ -24,13 +24,11 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import RunningServer, grant_statement, serve, signed, signer
+from api_support import RunningServer, grant_statement, issue_body, serve, signed, signer
 from domain_support import Actor, Cast, make_cast
 
 from chainledger.access import read_fields
-from chainledger.assets import digests_of, issue_fields, make_disclosures
 from chainledger.checkpoint import verify_checkpoint
-from chainledger.crypto import SUITES
 from chainledger.encoding import b64encode, canonical
 from chainledger.entry import decode_entry
 from chainledger.note import parse_verifier_key
@@ -127,19 +125,6 @@ def raw_signed(actor: Actor, stmt: dict[str, Any]) -> dict[str, Any]:
 
 def fresh(actor: Actor, kind: str, **fields: Any) -> dict[str, Any]:
     return make_statement(kind, actor.id, datetime.now(UTC), os.urandom, **fields)
-
-
-def issue_body(cast: Cast) -> dict[str, Any]:
-    """A genuine /v1/assets body: the police's ``asset.issue`` of an ID card to the citizen,
-    with the values behind its digests."""
-    values = {"name": cast.citizen_name, "sex": "女", "ethnicity": "汉",
-              "birth_date": "1990-03-07", "address": "山东省聊城市东昌府区",
-              "id_number": cast.citizen_id_number, "valid_from": "2020-01-01",
-              "valid_until": "2040-01-01"}  # fmt: skip
-    disclosures = make_disclosures(values, os.urandom)
-    digests = digests_of(SUITES["sha256"], disclosures)
-    fields = issue_fields("resident_id_card", cast.citizen.id, digests, "2020-01-01", None)
-    return {"statement": signed(cast.police, "asset.issue", **fields), "disclosures": disclosures}
 
 
 def genuine(cast: Cast, route: str) -> bytes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,8 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from api_support import grant_statement, serve, signed
-from domain_support import Actor, Cast, make_cast
+from api_support import grant_statement, issue_body, serve
+from domain_support import Actor, make_cast
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -29,8 +28,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from chainledger.assets import digests_of, issue_fields, make_disclosures
-from chainledger.crypto import SUITES
 from wallet.httpsig import make_nonce, sign_request_headers
 
 CHECKS = [
@@ -110,18 +107,6 @@ def odd(value: Any) -> bool:
     """A fixed coin flip of a generated value (its JSON's SHA-256)."""
     text = json.dumps(value, sort_keys=True, default=repr).encode("utf-8", "surrogatepass")
     return hashlib.sha256(text).digest()[0] % 2 == 1
-
-
-def issue_body(cast: Cast) -> dict[str, Any]:
-    """A genuine /v1/assets body: an ID card for the cast's citizen, with its values."""
-    values = {"name": cast.citizen_name, "sex": "女", "ethnicity": "汉",
-              "birth_date": "1990-03-07", "address": "山东省聊城市东昌府区",
-              "id_number": cast.citizen_id_number, "valid_from": "2020-01-01",
-              "valid_until": "2040-01-01"}  # fmt: skip
-    disclosures = make_disclosures(values, os.urandom)
-    digests = digests_of(SUITES["sha256"], disclosures)
-    fields = issue_fields("resident_id_card", cast.citizen.id, digests, "2020-01-01", None)
-    return {"statement": signed(cast.police, "asset.issue", **fields), "disclosures": disclosures}
 
 
 @pytest.mark.slow
