@@ -48,6 +48,7 @@ from evidence_support import (  # noqa: E402
     ConcurrencyRun,
     CrashRun,
     Outcome,
+    Target,
     check_copy,
     check_ledger,
     concurrency_run,
@@ -67,6 +68,21 @@ def cumulative(outcomes: list[Outcome], sources: set[str]) -> list[float]:
     return sorted(o.done for o in outcomes if o.acked and o.source in sources)
 
 
+def check_end(
+    target: Target, figures: dict[str, Any], run: CrashRun | ConcurrencyRun, violations: list[str]
+) -> str:
+    """After a run: ``chainledger verify`` passes with every entry counted, the server
+    stopped cleanly and logged no trouble (each failure appended to ``violations``).
+    Returns verify's output."""
+    ok, output, entries = verify_cli(target.db)
+    if not ok or entries != figures["entries_after"]:
+        violations.append(f"chainledger verify: {output[-300:]}")
+    if not run.clean_stop:
+        violations.append("the server did not stop cleanly at the end")
+    violations += [f"server log: {line}" for line in run.server_trouble[:20]]
+    return output
+
+
 def crash_experiment(tmp: Path, kills: int, copies: int, seed: int) -> dict[str, Any]:
     target = prepare_ledger(tmp / "ledger.db")
     log(f"crash run: {kills} kills, then {copies} power-loss copies (seed {seed})")
@@ -76,12 +92,7 @@ def crash_experiment(tmp: Path, kills: int, copies: int, seed: int) -> dict[str,
         log=log,
     )  # fmt: skip
     figures, violations = check_ledger(target, run.outcomes, allow_unanswered=True)
-    ok, output, entries = verify_cli(target.db)
-    if not ok or entries != figures["entries_after"]:
-        violations.append(f"chainledger verify: {output[-300:]}")
-    if not run.clean_stop:
-        violations.append("the server did not stop cleanly at the end")
-    violations += [f"server log: {line}" for line in run.server_trouble[:20]]
+    output = check_end(target, figures, run, violations)
     log(f"crash run checked: {figures['receipts']} receipts, verify: {output}")
     final, _ = ledger_leaves(target.db)
     copy_rows = []
@@ -116,12 +127,7 @@ def concurrency_experiment(tmp: Path, seconds: float) -> dict[str, Any]:
     figures, violations = check_ledger(target, run.outcomes, allow_unanswered=False)
     if (run.library_exit, run.library_stderr) != (0, ""):
         violations.append(f"library writer exit {run.library_exit}: {run.library_stderr[-300:]}")
-    ok, output, entries = verify_cli(target.db)
-    if not ok or entries != figures["entries_after"]:
-        violations.append(f"chainledger verify: {output[-300:]}")
-    if not run.clean_stop:
-        violations.append("the server did not stop cleanly at the end")
-    violations += [f"server log: {line}" for line in run.server_trouble[:20]]
+    output = check_end(target, figures, run, violations)
     log(f"concurrency run checked: {figures['receipts']} receipts, verify: {output}")
     return {
         "workers": 4,
