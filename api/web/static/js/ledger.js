@@ -198,13 +198,15 @@ export class Ledger {
   }
 
   /**
-   * Check an asset.issue entry: in the tree of `cp`, signed by its issuer's key of then.
+   * Check an asset.issue entry: in the tree of `cp` (with `proof`, its inclusion proof's
+   * JSON, when the answer carried one; else fetched), signed by its issuer's key of then.
    * Resolves to the decoded entry with its `assetId`.
    */
-  async checkIssue(issueText, cp) {
+  async checkIssue(issueText, cp, proof = null) {
     const issue = decodeEntry(issueText);
     if (issue.stmt.kind !== "asset.issue") throw new Attack("not an asset's issue entry");
-    await this.prove(issueText, issue.seq, cp);
+    if (proof) await this.proveWith(issueText, issue.seq, cp, proof);
+    else await this.prove(issueText, issue.seq, cp);
     const key = await this.keyAt(issue.stmt.actor, issue.seq, cp);
     if (!(await verifyEd25519(key, issue.sig, issue.stmt))) {
       throw new Attack("the asset's issue is not signed by its issuer");
