@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import click
 
-from chainledger.cli import db_option, main, require_ledger
+from chainledger.cli import main
+from chainledger.cli_support import db_option, require_ledger
+from chainledger.location import Location
 
 __all__ = ["main"]
 
@@ -27,12 +28,23 @@ __all__ = ["main"]
     show_default=True,
     help="Server processes, all on this one ledger (one chain: each batch is one transaction).",
 )
-def serve(db: Path, host: str, port: int, workers: int) -> None:
+@click.option(
+    "--replica",
+    metavar="URL",
+    envvar="CHAINLEDGER_REPLICA",
+    help="PostgreSQL ledgers: a read replica (hot standby) for proofs, entries and audits.",
+)
+def serve(db: Location, host: str, port: int, workers: int, replica: str | None) -> None:
     """Serve the ledger over HTTP (the API in the `api` package, run by uvicorn)."""
     import uvicorn
 
-    require_ledger(db)  # one line and exit 2 on a missing or bad database or key file
-    os.environ["CHAINLEDGER_DB"] = str(db.resolve())  # read by each worker's app factory
+    require_ledger(db, replica)  # one line and exit 2 on a bad database, key file or replica
+    # Read by each worker's app factory (`api.settings.Settings`).
+    os.environ["CHAINLEDGER_DB"] = str(db.path.resolve()) if db.path else str(db.url)
+    if db.keys is not None:
+        os.environ["CHAINLEDGER_KEYS"] = str(db.keys.resolve())
+    if replica is not None:
+        os.environ["CHAINLEDGER_REPLICA"] = replica
     uvicorn.run(
         "api.app:app_from_env",
         factory=True,

@@ -10,7 +10,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from api.limits import RateLimiter
@@ -18,12 +17,18 @@ from api.metrics import Metrics
 from api.settings import Settings
 from chainledger.clock import Clock, system_clock
 from chainledger.domain import Domain
+from chainledger.location import Location
 from chainledger.store.nonces import NonceStore, SqliteNonceStore
 
 
-def nonces_path(settings: Settings) -> Path:
-    """Where the RFC 9421 nonces of every server process on this ledger are kept."""
-    return settings.db.with_name(settings.db.name + ".nonces")
+def open_nonces(where: Location) -> NonceStore:
+    """The RFC 9421 nonces of every server process on this ledger: a SQLite file beside
+    a SQLite ledger, a table of the PostgreSQL database (shared by every API node)."""
+    if where.url is not None:
+        from chainledger.store.nonces import PostgresNonceStore
+
+        return PostgresNonceStore(where.url)
+    return SqliteNonceStore(where.companion("nonces"))
 
 
 @dataclass
@@ -39,17 +44,19 @@ class Server:
 
     @classmethod
     def open(cls, settings: Settings, metrics: Metrics, clock: Clock = system_clock) -> Server:
-        if not settings.db.exists():
-            raise FileNotFoundError(f"no ledger at {settings.db} (run `chainledger init`)")
+        where = Location.of(settings.db, settings.keys)
+        if not where.exists():
+            raise FileNotFoundError(f"no ledger at {where} (run `chainledger init`)")
         domain = Domain.open(
-            settings.db,
+            where,
             clock=clock,
             skew=timedelta(seconds=settings.skew_seconds),
             max_queue=settings.max_queue,
             verify_processes=settings.verify_processes,
+            replica=settings.replica,
         )
         try:
-            nonces = SqliteNonceStore(nonces_path(settings))
+            nonces = open_nonces(where)
         except BaseException:
             domain.close()
             raise

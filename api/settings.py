@@ -8,14 +8,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHAINLEDGER_", extra="ignore")
 
-    db: Path = Field(Path("var/ledger.db"), description="The ledger's SQLite database.")
+    db: str = Field(
+        "var/ledger.db",
+        description="The ledger's database: a SQLite file, or postgresql://user@host:port/dbname.",
+    )
+    keys: Path | None = Field(
+        None, description="PostgreSQL ledgers: the directory of the platform key and secrets."
+    )
+    replica: str | None = Field(
+        None,
+        description="PostgreSQL ledgers: the URL of a read replica (a hot standby) that serves "
+        "proofs, entries and audit queries once it has caught up with what they need.",
+    )
     max_body_bytes: int = Field(
         256 * 1024, ge=1024, description="Largest request body accepted (413 above)."
     )
@@ -44,3 +55,8 @@ class Settings(BaseSettings):
     hello_endpoint: bool = Field(
         False, description="Mount GET /bench/hello (the benchmarks' baseline: same app, no work)."
     )
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value

@@ -11,83 +11,25 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 
+from chainledger.cli_support import (
+    db_option,
+    errors,
+    fail,
+    open_domain,
+    open_ledger,
+    require_exists,
+)
 from chainledger.crypto import party_id
-from chainledger.domain import Domain, domain_rules, secrets_path
-from chainledger.errors import ChainledgerError, LedgerCorrupt
-from chainledger.ledger import DEFAULT_ORIGIN, Ledger, key_path
+from chainledger.domain import Domain, domain_rules
+from chainledger.ledger import DEFAULT_ORIGIN
+from chainledger.location import Location
 from chainledger.store.sqlite import SqliteStore
 from chainledger.verify import verify_ledger
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-db_option = click.option(
-    "--db",
-    "db",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Path of the ledger database (SQLite file).",
-)
-
-
-def fail(message: str, status: int = 2) -> NoReturn:
-    """One line on stderr, then exit."""
-    click.echo(f"chainledger: error: {message}", err=True)
-    sys.exit(status)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except LedgerCorrupt as exc:
-        fail(f"ledger is corrupt: {exc}", 1)
-    except ChainledgerError as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
-
-
-def _exists(db: Path) -> None:
-    if not db.exists():
-        fail(f"no ledger database at {db} (create one with `chainledger init --db {db}`)")
-
-
-def require_ledger(db: Path) -> None:
-    """Exit with one line unless ``db`` is a ledger whose platform key opens it (for
-    commands that hand the database to another program, such as ``serve``)."""
-    with _open(db, writable=True):
-        pass
-
-
-@contextmanager
-def _open(db: Path, *, writable: bool = False) -> Iterator[Ledger]:
-    with _errors():
-        _exists(db)
-        ledger = Ledger.open(db, writable=writable, rules=domain_rules())
-    try:
-        with _errors():
-            yield ledger
-    finally:
-        ledger.close()
-
-
-@contextmanager
-def _open_domain(db: Path, **kwargs: Any) -> Iterator[Domain]:
-    with _errors():
-        _exists(db)
-        domain = Domain.open(db, **kwargs)
-    try:
-        with _errors():
-            yield domain
-    finally:
-        domain.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -106,15 +48,15 @@ def main() -> None:
     show_default=True,
     help="Hash suite, fixed for the ledger's life.",
 )
-def init(db: Path, origin: str, suite: str) -> None:
+def init(db: Location, origin: str, suite: str) -> None:
     """Create a ledger: the genesis entry, the platform key (PATH.key) and the platform's
     vault and binding keys (PATH.secrets), both mode 0600 and outside the database."""
-    with _errors():
+    with errors():
         domain = Domain.init(db, origin=origin, suite_name=suite)
         try:
             click.echo(
-                f"initialized {db} ({origin}, {suite}); platform key in {key_path(db)}, "
-                f"vault and binding keys in {secrets_path(db)}"
+                f"initialized {db} ({origin}, {suite}); platform key in {db.key_path}, "
+                f"vault and binding keys in {db.secrets_path}"
             )
             click.echo(domain.ledger.vkey)
         finally:
@@ -124,26 +66,26 @@ def init(db: Path, origin: str, suite: str) -> None:
 @main.command()
 @db_option
 @click.argument("text")
-def note(db: Path, text: str) -> None:
+def note(db: Location, text: str) -> None:
     """Append a platform-signed note (e.g. a key ceremony); print its receipt."""
-    with _open(db, writable=True) as ledger:
+    with open_ledger(db, writable=True) as ledger:
         receipt = ledger.append(ledger.platform_statement("note", text=text))
         click.echo(json.dumps(receipt.to_json(), ensure_ascii=False))
 
 
 @main.command()
 @db_option
-def checkpoint(db: Path) -> None:
+def checkpoint(db: Location) -> None:
     """Print the latest signed checkpoint (C2SP signed note)."""
-    with _open(db) as ledger:
+    with open_ledger(db) as ledger:
         click.echo(ledger.checkpoint(), nl=False)
 
 
 @main.command()
 @db_option
-def vkey(db: Path) -> None:
+def vkey(db: Location) -> None:
     """Print the C2SP verifier key of the ledger's checkpoints."""
-    with _open(db) as ledger:
+    with open_ledger(db) as ledger:
         click.echo(ledger.vkey)
 
 
@@ -151,9 +93,9 @@ def vkey(db: Path) -> None:
 @db_option
 @click.option("--from", "start", type=click.IntRange(min=0), default=0, help="First seq.")
 @click.option("--to", "end", type=click.IntRange(min=0), default=None, help="Stop before this seq.")
-def export(db: Path, start: int, end: int | None) -> None:
+def export(db: Location, start: int, end: int | None) -> None:
     """Entries as JSON Lines: each line exactly the entry's canonical bytes (the Merkle leaf)."""
-    with _open(db) as ledger:
+    with open_ledger(db) as ledger:
         size = ledger.size()
         if end is not None and end > size:
             fail(f"--to {end} is past the end of the ledger ({size} entries)")
@@ -176,9 +118,9 @@ def proof() -> None:
 @db_option
 @click.option("--index", type=int, required=True, help="Leaf index (0-based seq).")
 @click.option("--size", type=int, default=None, help="Tree size (default: latest checkpoint).")
-def proof_inclusion(db: Path, index: int, size: int | None) -> None:
+def proof_inclusion(db: Location, index: int, size: int | None) -> None:
     """Inclusion proof of entry INDEX in the tree of SIZE."""
-    with _open(db) as ledger:
+    with open_ledger(db) as ledger:
         click.echo(json.dumps(ledger.inclusion_proof(index, size).to_json()))
 
 
@@ -186,15 +128,10 @@ def proof_inclusion(db: Path, index: int, size: int | None) -> None:
 @db_option
 @click.option("--first", type=int, required=True, help="Older tree size.")
 @click.option("--second", type=int, required=True, help="Newer tree size.")
-def proof_consistency(db: Path, first: int, second: int) -> None:
+def proof_consistency(db: Location, first: int, second: int) -> None:
     """Consistency proof from tree size FIRST to SECOND."""
-    with _open(db) as ledger:
+    with open_ledger(db) as ledger:
         click.echo(json.dumps(ledger.consistency_proof(first, second).to_json()))
-
-
-def _companions(db: Path) -> list[Path]:
-    """The files that belong with a ledger database: its platform key and its secrets."""
-    return [key_path(db), secrets_path(db)]
 
 
 def _copy_private(src: Path, dst: Path) -> None:
@@ -215,22 +152,22 @@ def _copy_private(src: Path, dst: Path) -> None:
     "--with-secrets", is_flag=True,
     help="Also copy the platform key and the vault secrets beside it (mode 0600).",
 )  # fmt: skip
-def backup(db: Path, out: Path, with_secrets: bool) -> None:
+def backup(db: Location, out: Path, with_secrets: bool) -> None:
     """An online backup: a consistent copy taken while the ledger keeps serving, then
     verified in full. Without --with-secrets the key and secrets files are not copied
     (keep them in their own, safer, backup)."""
-    with _open(db) as ledger:
+    with open_ledger(db) as ledger:
         if out.exists():
             fail(f"{out} exists: not overwritten")
         ledger.store.backup(out)
     copy = SqliteStore(out)
     try:
-        with _errors():
+        with errors():
             report = verify_ledger(copy, rules=domain_rules())
     finally:
         copy.close()
     if with_secrets:
-        for src, dst in zip(_companions(db), _companions(out), strict=True):
+        for src, dst in zip(db.companions, Location.of(out).companions, strict=True):
             if src.exists():
                 _copy_private(src, dst)
     click.echo(
@@ -245,33 +182,36 @@ def backup(db: Path, out: Path, with_secrets: bool) -> None:
     required=True, help="A backup written by `chainledger backup`.",
 )  # fmt: skip
 @db_option
-def restore(src: Path, db: Path) -> None:
-    """Restore a backup as the ledger ``--db`` (which must not exist): the backup is
-    verified first, with its platform key (``<backup>.key``, needed to go on appending),
-    and the restored ledger continues the same chain."""
+def restore(src: Path, db: Location) -> None:
+    """Restore a backup as the SQLite ledger ``--db`` (which must not exist): the backup
+    is verified first, with its platform key (``<backup>.key``, needed to go on
+    appending), and the restored ledger continues the same chain."""
+    if db.path is None:
+        fail("restore writes a SQLite ledger file: give --db a path")
     if db.exists():
         fail(f"{db} exists: restore into a new path")
-    if not key_path(src).exists():
-        fail(f"no platform key beside the backup ({key_path(src)}): restore it next to it")
-    with _open(src) as ledger:
-        with _errors():
-            report = verify_ledger(ledger.store, db_path=src, rules=ledger.rules)
-        tmp = db.with_name(db.name + ".restoring")
+    backup = Location.of(src)
+    if not backup.key_path.exists():
+        fail(f"no platform key beside the backup ({backup.key_path}): restore it next to it")
+    with open_ledger(backup) as ledger:
+        with errors():
+            report = verify_ledger(ledger.store, key_file=backup.key_path, rules=ledger.rules)
+        tmp = db.companion("restoring")
         tmp.unlink(missing_ok=True)
-        with _errors():
+        with errors():
             ledger.store.backup(tmp)
-    for s, d in zip(_companions(src), _companions(db), strict=True):
+    for s, d in zip(backup.companions, db.companions, strict=True):
         if s.exists():
             _copy_private(s, d)
-    tmp.rename(db)
+    tmp.rename(db.path)
     click.echo(f"restored {db}: {report.entries} entries, root {report.root.hex()}, verified")
 
 
 @main.command()
 @db_option
-def verify(db: Path) -> None:
+def verify(db: Location) -> None:
     """Recompute the chain, signatures, Merkle nodes, checkpoints and projections."""
-    with _open(db) as ledger:
+    with open_ledger(db) as ledger:
         if sys.stderr.isatty():
             from rich.progress import Progress
 
@@ -282,10 +222,10 @@ def verify(db: Path) -> None:
                     bar.update(task, completed=done, total=total)
 
                 report = verify_ledger(
-                    ledger.store, db_path=db, rules=ledger.rules, progress=progress
+                    ledger.store, key_file=db.key_path, rules=ledger.rules, progress=progress
                 )
         else:
-            report = verify_ledger(ledger.store, db_path=db, rules=ledger.rules)
+            report = verify_ledger(ledger.store, key_file=db.key_path, rules=ledger.rules)
         click.echo(
             f"ok: {report.entries} entries, {report.checkpoints} checkpoints, "
             f"root {report.root.hex()}"
@@ -302,12 +242,12 @@ def verify(db: Path) -> None:
     help="small: a quick realistic set; seed: Liaocheng's launch figures.",
 )
 @click.option("--seed", "rng_seed", type=int, default=2024, show_default=True, help="Data seed.")
-def demo(db: Path, scale: str, rng_seed: int) -> None:
+def demo(db: Location, scale: str, rng_seed: int) -> None:
     """Build a realistic data set on an initialized, empty ledger (keys in PATH.demo/)."""
     from chainledger.demo import SCALES, build_demo, demo_dir
 
     chosen = SCALES[scale]
-    with _open_domain(db, max_batch=4096) as domain:
+    with open_domain(db, max_batch=4096) as domain:
         if domain.stats()["assets"]:
             fail(f"{db} already has assets: the demo builds on an empty ledger")
         if sys.stderr.isatty():
@@ -342,12 +282,12 @@ def demo(db: Path, scale: str, rng_seed: int) -> None:
 @click.option("--name", default="", help="Display name (issuers, counters, auditors).")
 @click.option("--attrs", default="{}", help="Role attributes as JSON (e.g. counter_type).")
 @click.option("--real-id", default=None, help="Holders: the identifier checked at the desk.")
-def register(db: Path, request_file: Path, name: str, attrs: str, real_id: str | None) -> None:
+def register(db: Location, request_file: Path, name: str, attrs: str, real_id: str | None) -> None:
     """Approve and register a party from its wallet's registration request (the platform
     signs it; a holder's real-world identifier is bound by keyed hash, off the ledger)."""
     from chainledger.encoding import b64decode
 
-    _exists(db)
+    require_exists(db)
     try:
         request = json.loads(request_file.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -363,7 +303,7 @@ def register(db: Path, request_file: Path, name: str, attrs: str, real_id: str |
         fail("the request must hold public_key, role and pop")
     if not isinstance(attributes, dict):
         fail("--attrs must be a JSON object")
-    with _open_domain(db) as domain:
+    with open_domain(db) as domain:
         key = b64decode(reg["public_key"], "public_key", 32)
         receipt = domain.register(key, str(reg["role"]), name=name, attrs=attributes,
                                   pop=str(reg["pop"]), real_id=real_id)  # fmt: skip
@@ -373,9 +313,9 @@ def register(db: Path, request_file: Path, name: str, attrs: str, real_id: str |
 @main.command()
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def stats(db: Path, as_json: bool) -> None:
+def stats(db: Location, as_json: bool) -> None:
     """Statistics like the seed's: classes, assets, authorized assets, grants, reads, refusals."""
-    with _open_domain(db) as domain:
+    with open_domain(db) as domain:
         data = domain.stats()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
@@ -424,11 +364,11 @@ def _audit_options(f: Any) -> Any:
     return click.option("--until", default=None, help="Before this RFC 3339 UTC time.")(f)
 
 
-def _run_audit(db: Path, key_file: Path, query: dict[str, str], fmt: str, limit: int) -> Any:
+def _run_audit(db: Location, key_file: Path, query: dict[str, str], fmt: str, limit: int) -> Any:
     from chainledger.statement import make_statement, sign_statement
 
-    with _open_domain(db) as domain:
-        with _errors():
+    with open_domain(db) as domain:
+        with errors():
             key = _auditor_key(key_file)
         from chainledger.crypto import party_id, public_key_bytes
 
@@ -447,7 +387,7 @@ def _run_audit(db: Path, key_file: Path, query: dict[str, str], fmt: str, limit:
 @_audit_options
 @click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def audit_trace(db: Path, key_file: Path, limit: int, as_json: bool, **filters: Any) -> None:
+def audit_trace(db: Location, key_file: Path, limit: int, as_json: bool, **filters: Any) -> None:
     """Trace reads and refusals by holder, asset, counter, issuer, purpose and time."""
     from dataclasses import asdict
 
@@ -469,7 +409,7 @@ def audit_trace(db: Path, key_file: Path, limit: int, as_json: bool, **filters: 
 @click.option("--until", default=None)
 @click.option("--json", "as_json", is_flag=True)
 def audit_anomalies(
-    db: Path, key_file: Path, since: str | None, until: str | None, as_json: bool
+    db: Location, key_file: Path, since: str | None, until: str | None, as_json: bool
 ) -> None:
     """Refusal bursts, counters reading many holders, reads near expiry or outside hours."""
     from dataclasses import asdict
@@ -492,7 +432,7 @@ def audit_anomalies(
 @click.option("--until", default=None)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def audit_report(
-    db: Path, key_file: Path, fmt: str, since: str | None, until: str | None, out: Path | None
+    db: Location, key_file: Path, fmt: str, since: str | None, until: str | None, out: Path | None
 ) -> None:
     """Export a report (CSV access log, JSON or HTML summary with charts and anomalies)."""
     text = _run_audit(

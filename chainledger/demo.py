@@ -45,6 +45,7 @@ from chainledger.crypto import party_id, public_key_bytes, save_private_key
 from chainledger.domain import Domain
 from chainledger.encoding import b64encode
 from chainledger.grants import create_fields, grant_id, secret_hash
+from chainledger.location import Location
 from chainledger.parties import (
     Registration,
     binding_hash,
@@ -90,9 +91,10 @@ COUNTERS = {  # counter type -> how many windows/kiosks
 }  # fmt: skip
 
 
-def demo_dir(db: Path) -> Path:
-    """Where the demo parties' keys and wallet data go: ``<db>.demo/``."""
-    return db.with_name(db.name + ".demo")
+def demo_dir(db: Location | Path) -> Path:
+    """Where the demo parties' keys and wallet data go: ``<db>.demo/`` (a companion of the
+    ledger, `chainledger.location.Location.companion`)."""
+    return Location.of(db).companion("demo")
 
 
 @dataclass

@@ -30,15 +30,20 @@ from chainledger.encoding import b64decode, b64encode
 from chainledger.entry import decode_entry
 from chainledger.errors import MalformedInput, NotFound, SchemaError
 from chainledger.ledger import DEFAULT_ORIGIN, Ledger
+from chainledger.location import Location, secrets_path
 from chainledger.parties import Registration, binding_hash, register_fields
 from chainledger.proofs import InclusionProof
 from chainledger.receipt import Receipt
 from chainledger.rules import Refused, Rules, core_rules
 from chainledger.statement import SignedStatement
+from chainledger.store.base import StateReader
 from chainledger.store.projections import AccessFilter, AccessRow, AssetRow
 from chainledger.vault import Secrets, Vault
 
 __all__ = ["CrossVerification", "Domain", "ReadResult", "domain_rules", "secrets_path"]
+
+#: How long a query may wait for the read replica to catch up before the primary answers.
+REPLICA_WAIT = 0.5
 
 
 def domain_rules() -> Rules:
@@ -59,11 +64,6 @@ def domain_rules() -> Rules:
         )
         .recording(denials.record_refusal)
     )
-
-
-def secrets_path(db: Path) -> Path:
-    """The platform secrets file of database ``db``: ``<db>.secrets``."""
-    return db.with_name(db.name + ".secrets")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ class Domain:
     @classmethod
     def init(
         cls,
-        db: Path,
+        db: Location | Path | str,
         *,
         origin: str = DEFAULT_ORIGIN,
         suite_name: str = "sha256",
@@ -111,21 +111,26 @@ class Domain:
         rand: Rand = system_rand,
         **kwargs: Any,
     ) -> Domain:
-        db = Path(db)
+        where = Location.of(db)
         ledger = Ledger.init(
-            db, origin=origin, suite_name=suite_name, clock=clock, rand=rand,
+            where, origin=origin, suite_name=suite_name, clock=clock, rand=rand,
             rules=domain_rules(), **kwargs,
         )  # fmt: skip
-        return cls(ledger, Secrets.load_or_create(secrets_path(db), rand))
+        return cls(ledger, Secrets.load_or_create(where.secrets_path, rand))
 
     @classmethod
     def open(
-        cls, db: Path, *, clock: Clock = system_clock, rand: Rand = system_rand, **kwargs: Any
+        cls,
+        db: Location | Path | str,
+        *,
+        clock: Clock = system_clock,
+        rand: Rand = system_rand,
+        **kwargs: Any,
     ) -> Domain:
-        db = Path(db)
-        ledger = Ledger.open(db, clock=clock, rand=rand, rules=domain_rules(), **kwargs)
+        where = Location.of(db)
+        ledger = Ledger.open(where, clock=clock, rand=rand, rules=domain_rules(), **kwargs)
         try:
-            secrets = Secrets.load_or_create(secrets_path(db), rand)
+            secrets = Secrets.load_or_create(where.secrets_path, rand)
         except BaseException:
             ledger.close()
             raise
@@ -376,7 +381,7 @@ class Domain:
             raise SchemaError("kind", "must be audit.query")
         flt = audit.filter_from_query(statement.stmt.get("query"), limit)
         receipt = self.ledger.append(statement)
-        return receipt, self.store.access(flt)
+        return receipt, self._after(receipt).access(flt)
 
     def audit(
         self, statement: SignedStatement, fmt: str = "json", limit: int = 1000
@@ -394,17 +399,17 @@ class Domain:
         if view == "report" and fmt not in ("csv", "json", "html"):
             raise SchemaError("format", "must be csv, json or html")
         receipt = self.ledger.append(statement)
+        store = self._after(receipt)
         if view == "anomalies":
-            return receipt, audit.anomalies(self.store, flt)
+            return receipt, audit.anomalies(store, flt)
         if view == "report":
-            return receipt, audit.report(self.store, fmt, flt)
-        return receipt, self.store.access(flt)
+            return receipt, audit.report(store, fmt, flt)
+        return receipt, store.access(flt)
 
     def history(self, holder: str, after_seq: int = -1, limit: int = 1000) -> list[AccessRow]:
         """Every read and refused read of a holder's data (the holder's own view)."""
-        return list(
-            self.store.access(AccessFilter(holder=holder, after_seq=after_seq, limit=limit))
-        )
+        store = self.ledger.reader(self.ledger.size(), REPLICA_WAIT)
+        return list(store.access(AccessFilter(holder=holder, after_seq=after_seq, limit=limit)))
 
     def record_denied(self, actor: str, what: str, request: bytes, reason: str) -> Receipt:
         """Record a refused request of a known ``actor`` that is not a statement (an RFC 9421
@@ -416,7 +421,13 @@ class Domain:
         return self._platform(denials.KIND, **fields)
 
     def stats(self) -> dict[str, Any]:
-        return dict(self.store.counts())
+        return dict(self.ledger.reader(self.ledger.size(), REPLICA_WAIT).counts())
+
+    def _after(self, receipt: Receipt) -> StateReader:
+        """Where to answer a query recorded as ``receipt``: a store that already holds the
+        query's own entry (so the answer covers everything before it), preferring the read
+        replica (`Ledger.reader`)."""
+        return self.ledger.reader(receipt.seq + 1, REPLICA_WAIT)
 
     def issue_entry_digests(self, issue_entry: bytes) -> dict[str, str]:
         """The signed digests inside an ``asset.issue`` entry."""

@@ -11,6 +11,7 @@ if the actor's key changed meanwhile.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -41,9 +42,11 @@ from chainledger.errors import (
     Conflict,
     InvalidChallenge,
     LedgerCorrupt,
+    MalformedInput,
     NotAllowed,
     NotFound,
 )
+from chainledger.location import Location, key_path
 from chainledger.merkle import consistency_ranges, inclusion_ranges, range_hash, range_node_keys
 from chainledger.note import (
     ALG_ED25519,
@@ -60,17 +63,11 @@ from chainledger.rules import Rules, core_rules, genesis_fields
 from chainledger.sequencer import Sequencer
 from chainledger.statement import SignedStatement, make_statement, sign_statement
 from chainledger.store.base import PartyRow, StateReader, Store
-from chainledger.store.sqlite import SqliteStore
 from chainledger.witness import check_cosignature, parse_cosignature_line, witness_verifier
 
 __all__ = ["DEFAULT_ORIGIN", "Genesis", "Ledger", "key_path"]
 
 DEFAULT_ORIGIN = "chainledger.localhost/ledger"
-
-
-def key_path(db: Path) -> Path:
-    """Where the platform's signing key of the database ``db`` lives: ``<db>.key``."""
-    return db.with_name(db.name + ".key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +111,13 @@ class Ledger:
         max_batch: int = 1024,
         max_queue: int = 100_000,
         verify_processes: int | None = None,
+        replica: Store | None = None,
     ) -> None:
+        """``replica``: a read replica of ``store`` (a PostgreSQL hot standby) that serves
+        proofs, entries and audit queries once it has caught up with what they need
+        (`reader`); everything else, and every write, goes to ``store``."""
         self.store = store
+        self.replica = replica
         self.genesis = genesis
         self.clock = clock
         self.rand = rand
@@ -136,7 +138,7 @@ class Ledger:
     @classmethod
     def init(
         cls,
-        db: Path,
+        db: Location | Path | str,
         *,
         origin: str = DEFAULT_ORIGIN,
         suite_name: str = "sha256",
@@ -152,20 +154,20 @@ class Ledger:
         """
         suite(suite_name)  # refuse an unknown suite before touching the disk
         check_key_name(origin)  # refuse a bad origin before touching the disk
-        db = Path(db)
-        kp = key_path(db)
-        created_db = not db.exists()
+        where = Location.of(db)
+        kp = where.key_path
+        created_db = not where.exists()
         created_key = False
-        db.parent.mkdir(parents=True, exist_ok=True)
-        store = SqliteStore(db, create=True)
+        store = where.open_store(create=True)
         ledger: Ledger | None = None
         try:
             if store.entry(0) is not None:
-                raise Conflict(f"{db} already holds a ledger")
+                raise Conflict(f"{where} already holds a ledger")
             if kp.exists():  # left by an init that was interrupted before its genesis commit
                 key = load_private_key(kp)
             else:
                 key = generate_key(rand)
+                kp.parent.mkdir(parents=True, exist_ok=True)
                 save_private_key(key, kp)
                 created_key = True
             pub = public_key_bytes(key)
@@ -183,8 +185,7 @@ class Ledger:
                 store.close()
             # Leave nothing half-made behind: what this call created, it removes.
             if created_db:
-                for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-                    path.unlink(missing_ok=True)
+                where.discard_created()
             if created_key:
                 kp.unlink(missing_ok=True)
             raise
@@ -193,22 +194,37 @@ class Ledger:
     @classmethod
     def open(
         cls,
-        db: Path,
+        db: Location | Path | str,
         *,
         writable: bool = True,
         clock: Clock = system_clock,
         rand: Rand = system_rand,
         rules: Rules | None = None,
+        replica: str | None = None,
         **kwargs: Any,
     ) -> Ledger:
-        """Open an initialized ledger; ``writable`` loads the platform key file."""
-        store = SqliteStore(Path(db))
+        """Open an initialized ledger; ``writable`` loads the platform key file.
+        ``replica``: the URL of a read replica of a PostgreSQL ledger (see `reader`)."""
+        where = Location.of(db)
+        if replica is not None and not where.is_postgres:
+            raise MalformedInput("replica", "a read replica is for PostgreSQL ledgers only")
+        store = where.open_store()
+        standby: Store | None = None
         try:
             genesis = read_genesis(store)
-            key = load_private_key(key_path(Path(db))) if writable else None
-            return cls(store, genesis, key=key, clock=clock, rand=rand, rules=rules, **kwargs)
+            if replica is not None:
+                standby = Location.of(replica, where.keys).open_store()
+                if read_genesis(standby) != genesis:
+                    raise Conflict("the replica holds another ledger (its genesis differs)")
+            key = load_private_key(where.key_path) if writable else None
+            return cls(
+                store, genesis, key=key, clock=clock, rand=rand, rules=rules, replica=standby,
+                **kwargs,
+            )  # fmt: skip
         except BaseException:
             store.close()
+            if standby is not None:
+                standby.close()
             raise
 
     def close(self) -> None:
@@ -218,6 +234,8 @@ class Ledger:
         if seq is not None:
             seq.close()
         self.store.close()
+        if self.replica is not None:
+            self.replica.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -368,16 +386,39 @@ class Ledger:
         """The stored witness cosignature lines of the checkpoint of ``size``."""
         return self.store.cosignatures(size)
 
+    def reader(self, size: int, wait: float = 0.0) -> StateReader:
+        """Where to read what the first ``size`` entries left (their entries, Merkle nodes
+        and projections): the replica, if there is one and it holds a checkpoint of at least
+        ``size`` (polled for up to ``wait`` seconds while it catches up), else the primary.
+
+        A replica lags the primary, and a proof or an entry the replica does not have yet
+        must not be answered with "not found" or from a smaller tree: those go to the
+        primary. A checkpoint is committed in the same transaction as its entries and
+        nodes, so a replica holding it holds everything below it.
+        """
+        replica = self.replica
+        if replica is None:
+            return self.store
+        deadline = time.monotonic() + wait
+        while True:
+            latest = replica.latest_checkpoint()
+            if latest is not None and latest.size >= size:
+                return replica
+            if time.monotonic() >= deadline:
+                return self.store
+            time.sleep(min(0.01, max(deadline - time.monotonic(), 0)))
+
     def entry(self, seq: int) -> bytes:
-        data = self.store.entry(seq) if seq >= 0 else None
-        if data is None or seq >= self.size():
+        size = self.size()
+        data = self.reader(seq + 1).entry(seq) if 0 <= seq < size else None
+        if data is None:
             raise NotFound(f"no entry {seq}")
         return data
 
     def entries(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes]]:
         size = self.size()
         end = size if end is None else min(end, size)
-        return self.store.entries(start, end)
+        return self.reader(end).entries(start, end)
 
     def _tree_size(self, size: int | None) -> int:
         current = self.size()
@@ -388,7 +429,8 @@ class Ledger:
         return size
 
     def _hashes(self, ranges: list[tuple[int, int]]) -> tuple[bytes, ...]:
-        nodes = self.store.nodes(range_node_keys(ranges))
+        needed = max((hi for _, hi in ranges), default=0)
+        nodes = self.reader(needed).nodes(range_node_keys(ranges))
 
         def node(level: int, index: int) -> bytes:
             try:

@@ -44,7 +44,7 @@ from chainledger.checkpoint import parse_checkpoint_body
 from chainledger.crypto import load_private_key, public_key_bytes
 from chainledger.errors import ChainledgerError, LedgerCorrupt
 from chainledger.frontier import Frontier
-from chainledger.ledger import Genesis, key_path, read_genesis
+from chainledger.ledger import Genesis, read_genesis
 from chainledger.merkle import (
     NodeKey,
     consistency_ranges,
@@ -257,22 +257,23 @@ class _Replay:
 def verify_ledger(
     store: Store,
     *,
-    db_path: Path | None = None,
+    key_file: Path | None = None,
     rules: Rules | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
 ) -> VerifyReport:
     """Verify everything stored; return a summary or raise `LedgerCorrupt`.
 
-    ``db_path`` (for a SQLite ledger) also checks the key file beside it.
+    ``key_file``: the platform's key file (`chainledger.location.Location.key_path`),
+    checked against the genesis key if it exists.
     ``workers``: worker processes (default: one per core, none for a small ledger;
     below 2, everything runs in this process).
     """
     rules = rules or core_rules()
     genesis = read_genesis(store)
-    if db_path is not None and key_path(db_path).exists():
+    if key_file is not None and key_file.exists():
         try:
-            key = load_private_key(key_path(db_path))
+            key = load_private_key(key_file)
         except ChainledgerError as exc:
             raise LedgerCorrupt(None, f"platform key file is unreadable: {exc}") from None
         if public_key_bytes(key) != genesis.platform_key:

@@ -20,6 +20,7 @@ from support import chainledger_exe
 
 from chainledger.assets import digests_of, issue_fields, make_disclosures
 from chainledger.crypto import SUITES
+from chainledger.location import Location
 from chainledger.statement import make_statement, sign_statement
 from wallet.httpsig import RequestSigner
 
@@ -40,16 +41,28 @@ class RunningServer:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
+def db_args(db: Path | Location) -> list[str]:
+    """The ``--db`` (and, for PostgreSQL, ``--keys``) arguments naming ledger ``db``."""
+    where = Location.of(db)
+    if where.url is not None:
+        return ["--db", where.url, "--keys", str(where.keys)]
+    return ["--db", str(where.path)]
+
+
 @contextmanager
 def serve(
-    db: Path, *, workers: int = 1, env: dict[str, str] | None = None, timeout: float = 60.0
+    db: Path | Location,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
 ) -> Iterator[RunningServer]:
     """``chainledger serve`` in a child process; yields once /healthz answers; SIGTERM after."""
     port = free_port()
-    log = db.with_name(db.name + f".server-{port}.log")
+    log = Location.of(db).companion(f"server-{port}.log")
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [chainledger_exe(), "serve", "--db", str(db), "--port", str(port),
+            [chainledger_exe(), "serve", *db_args(db), "--port", str(port),
              "--workers", str(workers)],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
             start_new_session=True,  # its own process group: workers go with it

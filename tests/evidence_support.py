@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from api_support import free_port
+from api_support import db_args, free_port
 from domain_support import Cast, make_cast
 from support import chainledger_exe
 
@@ -46,6 +46,7 @@ from chainledger.clock import format_ts
 from chainledger.entry import decode_entry
 from chainledger.grants import MAX_USES, create_fields
 from chainledger.ledger import Ledger
+from chainledger.location import Location
 from chainledger.statement import SignedStatement, make_statement, sign_statement
 
 #: Server settings for load: rate limits out of the way (the load comes from three parties),
@@ -69,14 +70,14 @@ LOG_TROUBLE = ("Traceback", "ERROR", "Exception", " 500 ")
 class Target:
     """A ledger prepared for load: who signs what, and how many entries it had before."""
 
-    db: Path
+    db: Path | Location
     cast: Cast
     grant: str
     asset: str
     initial_size: int
 
 
-def prepare_ledger(db: Path) -> Target:
+def prepare_ledger(db: Path | Location) -> Target:
     """The test cast on a new ledger at ``db``, the citizen's ID card and a standing grant of
     `MAX_USES` uses of its name and id number to the bus counter; closed on return."""
     cast = make_cast(db)
@@ -181,13 +182,15 @@ class KillableServer:
     power cut or the OOM killer would. The log of every start goes to one file.
     """
 
-    def __init__(self, db: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, db: Path | Location, *, workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.db = db
         self.workers = workers
         self.env = {**os.environ, **LOAD_ENV, **(env or {})}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = db.with_name(db.name + f".server-{self.port}.log")
+        self.log = Location.of(db).companion(f"server-{self.port}.log")
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -201,7 +204,7 @@ class KillableServer:
             out.write(f"--- start {self.starts}\n".encode())
             out.flush()
             self.process = subprocess.Popen(
-                [chainledger_exe(), "serve", "--db", str(self.db), "--port", str(self.port),
+                [chainledger_exe(), "serve", *db_args(self.db), "--port", str(self.port),
                  "--workers", str(self.workers)],
                 stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
             )  # fmt: skip
@@ -333,7 +336,7 @@ class CliWriter:
     """``chainledger note --db DB TEXT`` run again and again (one process per append) until
     `stop`; each printed receipt recorded as an outcome of source ``cli``."""
 
-    def __init__(self, db: Path, recorder: Recorder, name: str) -> None:
+    def __init__(self, db: Path | Location, recorder: Recorder, name: str) -> None:
         self.db = db
         self.recorder = recorder
         self.name = name
@@ -353,7 +356,7 @@ class CliWriter:
         while not self._stop.is_set():
             sent = rec.now()
             done = subprocess.run(
-                [chainledger_exe(), "note", "--db", str(self.db), f"{self.name} {i}"],
+                [chainledger_exe(), "note", *db_args(self.db), f"{self.name} {i}"],
                 capture_output=True, text=True, timeout=170, check=False,
             )  # fmt: skip
             i += 1
@@ -379,9 +382,10 @@ from pathlib import Path
 
 from chainledger.domain import domain_rules
 from chainledger.ledger import Ledger
+from chainledger.location import Location
 
-db, threads, seconds = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-ledger = Ledger.open(db, rules=domain_rules())
+db, keys, threads, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+ledger = Ledger.open(Location.of(db, Path(keys) if keys else None), rules=domain_rules())
 lock = threading.Lock()
 stop = time.monotonic() + seconds
 
@@ -409,12 +413,16 @@ class LibraryWriter:
     """`LIBRARY_WRITER` in a child process; its receipts recorded as outcomes of source
     ``library`` as they are printed."""
 
-    def __init__(self, db: Path, recorder: Recorder, *, threads: int, seconds: float) -> None:
+    def __init__(
+        self, db: Path | Location, recorder: Recorder, *, threads: int, seconds: float
+    ) -> None:
         self.recorder = recorder
-        self.stderr_path = db.with_name(db.name + ".library-writer.stderr")
+        where = Location.of(db)
+        self.stderr_path = where.companion("library-writer.stderr")
         self._stderr = self.stderr_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", LIBRARY_WRITER, str(db), str(threads), str(seconds)],
+            [sys.executable, "-c", LIBRARY_WRITER, where.url or str(where.path),
+             str(where.keys or ""), str(threads), str(seconds)],
             stdout=subprocess.PIPE, stderr=self._stderr, text=True,
         )  # fmt: skip
         self._started = recorder.now()
@@ -603,35 +611,48 @@ class ConcurrencyRun:
 
 def concurrency_run(
     target: Target, *, seconds: float, workers: int = 4, writers: int = 3, readers: int = 3,
-    library_threads: int = 3, log: Callable[[str], None] = lambda _: None,
+    library_threads: int = 3, servers: int = 1, cli_writers: int = 1,
+    log: Callable[[str], None] = lambda _: None,
 ) -> ConcurrencyRun:  # fmt: skip
-    """``serve --workers N`` under HTTP load, with two more writer processes on the same
-    database for ``seconds``: a ``chainledger note`` loop (the CLI) and `LIBRARY_WRITER`."""
-    server = KillableServer(target.db, workers=workers)
-    started = server.start()
-    log(f"server with {workers} workers up in {started:.1f} s")
-    rec = Recorder()  # time 0: the server is up and the writers start
-    load = Load(server.url, target, rec, writers=writers, readers=readers)
-    cli = CliWriter(target.db, rec, "cli writer")
+    """``servers`` API nodes (``serve --workers N`` each, on its own port) under HTTP load
+    (``writers`` + ``readers`` threads per node), with more writer processes on the same
+    database for ``seconds``: ``cli_writers`` ``chainledger note`` loops (the CLI) and
+    `LIBRARY_WRITER` (none with ``library_threads=0``)."""
+    nodes = [KillableServer(target.db, workers=workers) for _ in range(servers)]
+    started = max(node.start() for node in nodes)
+    log(f"{servers} server(s) with {workers} workers up in {started:.1f} s")
+    rec = Recorder()  # time 0: the servers are up and the writers start
+    loads = [Load(n.url, target, rec, writers=writers, readers=readers) for n in nodes]
+    clis = [CliWriter(target.db, rec, f"cli writer {i}") for i in range(cli_writers)]
+    code, stderr = 0, ""
     try:
-        load.start()
-        cli.start()
-        library = LibraryWriter(target.db, rec, threads=library_threads, seconds=seconds)
+        for each in [*loads, *clis]:
+            each.start()
+        library = (
+            LibraryWriter(target.db, rec, threads=library_threads, seconds=seconds)
+            if library_threads
+            else None
+        )
         time.sleep(seconds)
-        cli.stop()
-        code, stderr = library.wait(180)
-        load.stop()
+        for cli in clis:
+            cli.stop()
+        if library is not None:
+            code, stderr = library.wait(180)
+        for load in loads:
+            load.stop()
     finally:
-        clean_stop = server.clean_exit(server.stop())
+        stops = [node.clean_exit(node.stop()) for node in nodes]  # every node, even after a bad one
+        clean_stop = all(stops)
     log(f"{rec.acked_count()} receipts in {rec.now():.1f} s")
-    return ConcurrencyRun(rec.outcomes(), code, stderr, server.trouble(), clean_stop, rec.now(),
+    trouble = [line for node in nodes for line in node.trouble()]
+    return ConcurrencyRun(rec.outcomes(), code, stderr, trouble, clean_stop, rec.now(),
                           started)  # fmt: skip
 
 
 # --- the checks ---------------------------------------------------------------------------
 
 
-def ledger_leaves(db: Path) -> tuple[list[str], list[tuple[str, str]]]:
+def ledger_leaves(db: Path | Location) -> tuple[list[str], list[tuple[str, str]]]:
     """Every entry's leaf hash (hex) and (kind, nonce), in seq order, read as SQLite recovers
     the files at ``db``."""
     with Ledger.open(db, writable=False) as ledger:
@@ -787,10 +808,10 @@ def check_copy(
     return figures, violations
 
 
-def verify_cli(db: Path) -> tuple[bool, str, int | None]:
+def verify_cli(db: Path | Location) -> tuple[bool, str, int | None]:
     """``chainledger verify --db DB``: (exit 0?, its output, the entry count it reports)."""
     done = subprocess.run(
-        [chainledger_exe(), "verify", "--db", str(db)],
+        [chainledger_exe(), "verify", *db_args(db)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     entries = None

@@ -76,7 +76,7 @@ def test_backup_while_appending_then_restore_and_continue(busy: Any, tmp_path: P
     with Domain.open(restored) as again:
         assert again.ledger.size() == snapshot.entries
         dataclasses.replace(cast, domain=again).grant(cast.citizen, cast.bus, "bus_ticket", SCOPE)
-        report = verify_ledger(again.store, db_path=restored, rules=domain_rules())
+        report = verify_ledger(again.store, key_file=key_path(restored), rules=domain_rules())
         assert report.entries == snapshot.entries + 1
         # The chain goes on from the backup's tip: its tree is a prefix of the new one.
         proof = again.ledger.consistency_proof(snapshot.entries, report.entries)

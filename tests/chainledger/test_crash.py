@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from support import chainledger_exe
 
-from chainledger.ledger import Ledger
+from chainledger.ledger import Ledger, key_path
 from chainledger.store.sqlite import SqliteStore
 from chainledger.verify import verify_ledger
 
@@ -34,7 +34,7 @@ import sys
 import threading
 from pathlib import Path
 
-from chainledger.ledger import Ledger
+from chainledger.ledger import Ledger, key_path
 
 db, threads = Path(sys.argv[1]), int(sys.argv[2])
 ledger = Ledger.open(db)
@@ -132,7 +132,7 @@ def test_sigkill_never_loses_an_acknowledged_append(tmp_path: Path) -> None:
 
     store = SqliteStore(db)
     try:
-        report = verify_ledger(store, db_path=db)
+        report = verify_ledger(store, key_file=key_path(db))
         latest = store.latest_checkpoint()
         assert latest is not None
         assert report.entries == latest.size

@@ -153,7 +153,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
     store = SqliteStore(db)
     try:
         assert [cp.size for cp in store.checkpoints()] == CHECKPOINTS
-        report = verify_ledger(store, db_path=db)
+        report = verify_ledger(store, key_file=key_path(db))
     finally:
         store.close()
     wal_checkpoint(db)
@@ -203,7 +203,7 @@ def read_entry(db: Path, seq: int) -> bytes:
 def verify_copy(db: Path) -> VerifyReport:
     store = SqliteStore(db)
     try:
-        return verify_ledger(store, db_path=db)
+        return verify_ledger(store, key_file=key_path(db))
     finally:
         store.close()
 
@@ -227,7 +227,7 @@ def assert_corrupt(db: Path, seq: int | None, *what: str | tuple[str, ...]) -> L
     store = SqliteStore(db)
     try:
         with pytest.raises(LedgerCorrupt) as info:
-            verify_ledger(store, db_path=db)
+            verify_ledger(store, key_file=key_path(db))
     finally:
         store.close()
     exc = info.value
@@ -513,7 +513,7 @@ def test_merkle_node_altered_is_caught_somewhere(db: Path) -> None:
     store = SqliteStore(db)
     try:
         with pytest.raises(LedgerCorrupt) as info:
-            verify_ledger(store, db_path=db)
+            verify_ledger(store, key_file=key_path(db))
     finally:
         store.close()
     assert info.value.seq is not None
