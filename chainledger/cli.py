@@ -29,6 +29,7 @@ from chainledger.domain import Domain, domain_rules
 from chainledger.ledger import DEFAULT_ORIGIN
 from chainledger.location import Location
 from chainledger.store.sqlite import SqliteStore
+from chainledger.tiles_cli import tiles
 from chainledger.verify import verify_ledger
 
 
@@ -443,3 +444,6 @@ def audit_report(
     else:
         out.write_text(text, encoding="utf-8")
         click.echo(f"wrote {out}", err=True)
+
+
+main.add_command(tiles)

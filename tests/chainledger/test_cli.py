@@ -398,6 +398,7 @@ COMMANDS: list[list[Any]] = [
     ["serve"],
     ["register", "--request", "request.json"],
     ["backup", "--out", "backup.db"],
+    ["tiles", "--out", "tiles"],
 ]
 
 
