@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,3 +20,30 @@ def load_vectors(name: str) -> Any:
 def vectors() -> Callable[[str], Any]:
     """``vectors("rfc6962_vectors.json")`` -> the parsed golden file."""
     return load_vectors
+
+
+# --- PostgreSQL: one throwaway cluster per session (tests/pg_support.py) -----------------------
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A running throwaway PostgreSQL cluster (`pg_support.PgCluster`), stopped and removed
+    at the end of the session. Missing server binaries are an error, never a skip."""
+    import atexit
+
+    from pg_support import start_cluster  # psycopg: imported only by the tests that use it
+
+    cluster = start_cluster()
+    atexit.register(cluster.stop)  # also if the session is torn down abruptly
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Any) -> Iterator[str]:
+    """The URL of a new empty database of `pg_cluster`, dropped after the test."""
+    url: str = pg_cluster.create_database()
+    yield url
+    pg_cluster.drop_database(url)

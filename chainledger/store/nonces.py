@@ -8,8 +8,9 @@ any longer and is purged.
 
 `SqliteNonceStore` keeps the pairs in a small SQLite file of their own (not the
 ledger: it is neither append-only nor evidence), shared by every server process
-using the same database directory. `MemoryNonceStore` is the same contract in one
-process, for tests.
+using the same database directory. `PostgresNonceStore` keeps them in a table of a
+PostgreSQL database, shared by every API node using it. `MemoryNonceStore` is the
+same contract in one process, for tests.
 
 Time is passed in (``now``); both stores purge deterministically from it.
 """
@@ -20,9 +21,14 @@ import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["MemoryNonceStore", "NonceStore", "SqliteNonceStore"]
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+    from chainledger.store.postgres_connection import Conn, PooledConnection
+
+__all__ = ["MemoryNonceStore", "NonceStore", "PostgresNonceStore", "SqliteNonceStore"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -31,6 +37,17 @@ _MICROSECOND = timedelta(microseconds=1)
 PURGE_EVERY = 1000
 #: ... or when this much time (by ``now``) has passed since the last purge.
 PURGE_INTERVAL = timedelta(seconds=60)
+
+# The statements both SQL stores run (``?`` placeholders; the PostgreSQL store's
+# connection spells them ``%s``). A claim is one statement: insert the pair, or take over
+# its row only if the earlier claim has expired; the row count says which.
+_CLAIM = (
+    "INSERT INTO nonces (party, nonce, expires) VALUES (?, ?, ?)"
+    " ON CONFLICT (party, nonce) DO UPDATE SET expires = excluded.expires"
+    " WHERE nonces.expires < ?"
+)
+_PURGE = "DELETE FROM nonces WHERE expires < ?"
+_COUNT = "SELECT count(*) FROM nonces"
 
 
 def _micros(when: datetime) -> int:
@@ -143,12 +160,7 @@ class SqliteNonceStore:
             conn = self._c()
             if self._schedule.due(now_us):
                 self._purge(conn, now_us)
-            cur = conn.execute(
-                "INSERT INTO nonces (party, nonce, expires) VALUES (?, ?, ?)"
-                " ON CONFLICT (party, nonce) DO UPDATE SET expires = excluded.expires"
-                " WHERE nonces.expires < ?",
-                (party, nonce, expires_us, now_us),
-            )
+            cur = conn.execute(_CLAIM, (party, nonce, expires_us, now_us))
             return cur.rowcount == 1
 
     def purge(self, now: datetime) -> int:
@@ -158,14 +170,14 @@ class SqliteNonceStore:
             return self._purge(self._c(), now_us)
 
     def _purge(self, conn: sqlite3.Connection, now_us: int) -> int:
-        deleted = conn.execute("DELETE FROM nonces WHERE expires < ?", (now_us,)).rowcount
+        deleted = conn.execute(_PURGE, (now_us,)).rowcount
         self._schedule.done(now_us)
         return deleted
 
     def __len__(self) -> int:
         """How many pairs are stored, expired or not (for tests and metrics)."""
         with self._lock:
-            row = self._c().execute("SELECT count(*) FROM nonces").fetchone()
+            row = self._c().execute(_COUNT).fetchone()
         return int(row[0])
 
     def close(self) -> None:
@@ -174,6 +186,89 @@ class SqliteNonceStore:
             conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+
+class PostgresNonceStore:
+    """Claimed nonces in the table ``chainledger.nonces`` of a PostgreSQL database (the
+    ledger's own, or any other), shared by every API node and process using it.
+
+    A claim is the same single ``INSERT ... ON CONFLICT DO UPDATE ... WHERE expired``
+    statement as SQLite's, atomic in PostgreSQL too: of concurrent claims of one pair, one
+    inserts and the others wait for it, then find a live claim and change nothing.
+    Thread-safe, through a small connection pool (at most ``pool_size`` connections).
+
+    Durability: ``synchronous_commit`` off, the counterpart of SQLite's
+    ``synchronous=NORMAL``: a claim is not waited on to reach the disk, so a crash of the
+    server may lose the last fraction of a second of claims, reopening a replay window of
+    at most the signatures' lifetime; never an inconsistent table.
+
+    Purging as `SqliteNonceStore`. The table is created on first use (under an advisory
+    lock, so concurrent first users are safe); ``url`` as `PostgresStore`'s.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        purge_every: int = PURGE_EVERY,
+        purge_interval: timedelta = PURGE_INTERVAL,
+        pool_size: int = 4,
+    ) -> None:
+        from chainledger.store.postgres_connection import PooledConnection, connect, make_pool
+        from chainledger.store.postgres_schema import schema_lock, table_exists
+
+        self._schedule = _PurgeSchedule(purge_every, purge_interval)
+        self._lock = threading.Lock()
+        with connect(url, durable=False) as conn:
+            if not table_exists(conn, "nonces"):
+                with schema_lock(conn):
+                    if not table_exists(conn, "nonces"):  # nobody made it while we waited
+                        conn.execute(
+                            'CREATE TABLE nonces (party text COLLATE "C" NOT NULL, '
+                            'nonce text COLLATE "C" NOT NULL, '
+                            "expires bigint NOT NULL, "  # microseconds since the Unix epoch
+                            "PRIMARY KEY (party, nonce))"
+                        )
+                        conn.execute("CREATE INDEX nonces_expires ON nonces (expires)")
+        self._pool: ConnectionPool[Conn] | None = make_pool(url, pool_size, durable=False)
+        self._conn = PooledConnection(self._pool)
+
+    def _c(self) -> PooledConnection:
+        if self._pool is None:
+            raise RuntimeError("nonce store is closed")
+        return self._conn
+
+    def claim(self, party: str, nonce: str, expires: datetime, now: datetime) -> bool:
+        """See `NonceStore.claim`."""
+        expires_us, now_us = _micros(expires), _micros(now)
+        conn = self._c()
+        with self._lock:
+            due = self._schedule.due(now_us)
+        if due:
+            self._purge(now_us)
+        return conn.execute(_CLAIM, (party, nonce, expires_us, now_us)).rowcount == 1
+
+    def purge(self, now: datetime) -> int:
+        """Delete every pair whose claim expired before ``now``; return how many."""
+        return self._purge(_micros(now))
+
+    def _purge(self, now_us: int) -> int:
+        deleted = self._c().execute(_PURGE, (now_us,)).rowcount
+        with self._lock:
+            self._schedule.done(now_us)
+        return deleted
+
+    def __len__(self) -> int:
+        """How many pairs are stored, expired or not (for tests and metrics)."""
+        row = self._c().execute(_COUNT).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        """Close the pool; idempotent."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
 
 class MemoryNonceStore:

@@ -13,6 +13,9 @@ witness's newer cosignature of a size replaces its older one.
 
 Schema changes are named migrations (`chainledger.store.sqlite_schema`), applied
 under the write lock when a store is opened.
+
+The queries (`SqlReads`, `SqlWriter`, and the projections they mix in) are written in
+the SQL SQLite and PostgreSQL share: `chainledger.store.postgres` runs the same ones.
 """
 
 from __future__ import annotations
@@ -34,12 +37,22 @@ from chainledger.store.entry_codec import decode_stored, encode_stored
 from chainledger.store.sqlite_projections import (
     ProjectionReads,
     ProjectionWrites,
+    SqlConnection,
     WriteCache,
     canonical_text,
+    upsert,
 )
 from chainledger.store.sqlite_schema import migrate
 
-__all__ = ["SqliteStore", "node_id", "nonce_key", "nonces_query"]
+__all__ = [
+    "PROJECTIONS",
+    "SqlReads",
+    "SqlWriter",
+    "SqliteStore",
+    "node_id",
+    "nonce_key",
+    "nonces_query",
+]
 
 #: Projection tables, compared by `verify` against a rebuild from the entries.
 PROJECTIONS: dict[str, str] = {
@@ -72,10 +85,11 @@ def nonces_query(n: int) -> str:
     return f"SELECT nonce_key FROM entries WHERE nonce_key IN ({','.join('?' * n)})"
 
 
-class _Reads(ProjectionReads):
-    """Read queries, shared by the store (autocommit reads) and the writer (in-transaction)."""
+class SqlReads(ProjectionReads):
+    """Read queries, shared by the store (autocommit reads) and the writer (in-transaction),
+    and by the PostgreSQL store (the same SQL: see `chainledger.store.sqlite_projections`)."""
 
-    def _c(self) -> sqlite3.Connection:
+    def _c(self) -> SqlConnection:
         raise NotImplementedError
 
     def latest_checkpoint(self) -> CheckpointRow | None:
@@ -201,14 +215,15 @@ class _Reads(ProjectionReads):
 
 
 _PARTY_COLUMNS = "id, role, name, public_key, status, since_seq, attrs"
+_PUT_PARTY = upsert("parties", _PARTY_COLUMNS, "id")
 
 
 def _party(row: Any) -> PartyRow:
     return PartyRow(row[0], row[1], row[2], bytes(row[3]), row[4], row[5], json.loads(row[6]))
 
 
-class _Writer(_Reads, ProjectionWrites):
-    """The `LogWriter` of one open ``BEGIN IMMEDIATE`` transaction.
+class SqlWriter(SqlReads, ProjectionWrites):
+    """The `LogWriter` of one open write transaction (``BEGIN IMMEDIATE`` in SQLite).
 
     Deferred writes (`_defer`: a read's access-log row and its grant's use count) are
     queued and run with ``executemany`` just before the next statement of any kind on
@@ -217,12 +232,15 @@ class _Writer(_Reads, ProjectionWrites):
     costs two ``executemany`` calls instead of two statements per read.
     """
 
-    def __init__(self, conn: sqlite3.Connection, cache: WriteCache) -> None:
+    #: What the driver raises for a duplicate key (reported as `Conflict`).
+    INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
+
+    def __init__(self, conn: SqlConnection, cache: WriteCache) -> None:
         self._conn = conn
         self._cache = cache
         self._deferred: list[tuple[str, list[tuple[Any, ...]]]] = []
 
-    def _c(self) -> sqlite3.Connection:
+    def _c(self) -> SqlConnection:
         if self._deferred:
             self.flush()
         return self._conn
@@ -253,7 +271,7 @@ class _Writer(_Reads, ProjectionWrites):
                     for r in rows
                 ],
             )
-        except sqlite3.IntegrityError:
+        except self.INTEGRITY_ERRORS:
             raise Conflict("an entry with this seq, or this (actor, nonce), exists") from None
 
     def add_nodes(self, nodes: Sequence[tuple[NodeKey, bytes]]) -> None:
@@ -284,8 +302,7 @@ class _Writer(_Reads, ProjectionWrites):
     def put_party(self, row: PartyRow) -> None:
         self._cache.put("party", row.id, row)
         self._c().execute(
-            "INSERT OR REPLACE INTO parties (id, role, name, public_key, status, since_seq, attrs) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            _PUT_PARTY,
             (
                 row.id, row.role, row.name, row.public_key, row.status, row.since_seq,
                 canonical_text(row.attrs),
@@ -293,7 +310,7 @@ class _Writer(_Reads, ProjectionWrites):
         )  # fmt: skip
 
 
-class SqliteStore(_Reads):
+class SqliteStore(SqlReads):
     """A ledger database file. Safe to share between threads: each gets its own connection."""
 
     def __init__(self, path: Path | str, *, create: bool = False, throwaway: bool = False) -> None:
@@ -357,7 +374,7 @@ class SqliteStore(_Reads):
             conn.execute("COMMIT")
 
     @contextmanager
-    def write(self) -> Iterator[_Writer]:
+    def write(self) -> Iterator[SqlWriter]:
         conn = self._c()
         conn.execute("BEGIN IMMEDIATE")
         local = self._local
@@ -369,7 +386,7 @@ class SqliteStore(_Reads):
             cache = local.cache = WriteCache()
             local.version = version
         try:
-            writer = _Writer(conn, cache)
+            writer = SqlWriter(conn, cache)
             yield writer
             writer.flush()
             conn.execute("COMMIT")

@@ -1,18 +1,23 @@
-"""SQLite implementation of the projections, the vault and the identity bindings.
+"""SQL implementation of the projections, the vault and the identity bindings.
 
-Mixed into the store's reader and writer (`chainledger.store.sqlite`); every
-method reaches the database through ``self._c()``, the connection of the
-current thread or of the open write transaction.
+Mixed into the store's reader and writer (`chainledger.store.sqlite`, and through them
+`chainledger.store.postgres`); every method reaches the database through ``self._c()``,
+the connection of the current thread or of the open write transaction.
+
+The statements are written once, in the SQL that SQLite and PostgreSQL share, with
+``?`` placeholders (the PostgreSQL store's connection rewrites them to ``%s``): upserts
+are ``INSERT ... ON CONFLICT ... DO UPDATE``, new rows return their key with
+``RETURNING``, and no value is formatted into the text.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 import time
 from calendar import timegm
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 from chainledger.store.projections import (
     AccessFilter,
@@ -22,7 +27,54 @@ from chainledger.store.projections import (
     VaultRecord,
 )
 
-__all__ = ["ProjectionReads", "ProjectionWrites", "WriteCache", "canonical_text", "ts_ms"]
+__all__ = [
+    "ProjectionReads",
+    "ProjectionWrites",
+    "SqlConnection",
+    "SqlCursor",
+    "WriteCache",
+    "canonical_text",
+    "ts_ms",
+    "upsert",
+]
+
+
+class SqlCursor(Protocol):
+    """The part of a DB-API cursor the shared queries use (sqlite3's, psycopg's)."""
+
+    arraysize: int
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchmany(self, size: int = ..., /) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class SqlConnection(Protocol):
+    """The part of a DB-API connection the shared queries use: ``?`` placeholders."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> SqlCursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> SqlCursor: ...
+
+
+def upsert(table: str, columns: str, key: str) -> str:
+    """``INSERT`` of every column of ``columns`` (comma-separated), replacing the row
+    whose ``key`` is taken: the upsert both SQLite (3.24+) and PostgreSQL understand."""
+    names = [c.strip() for c in columns.split(",")]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in names if c != key)
+    marks = ", ".join("?" * len(names))
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+
 
 OUTCOMES = {"read": 1, "denied": 0}
 OUTCOME_NAMES = {v: k for k, v in OUTCOMES.items()}
@@ -74,7 +126,7 @@ class ProjectionReads:
     #: id -> name, for rows already committed (ids never change once committed).
     _names: dict[int, str]
 
-    def _c(self) -> sqlite3.Connection:
+    def _c(self) -> SqlConnection:
         raise NotImplementedError
 
     # --- catalog ---
@@ -266,8 +318,9 @@ class WriteCache:
     """Projection rows the writer has read or written, kept across transactions.
 
     Every write goes through the cache (write-through), so it stays exact as long as
-    this connection is the only writer; the store clears it when SQLite's
-    ``data_version`` shows another connection committed, and after a rollback.
+    this connection is the only writer; the store clears it when another connection
+    committed (SQLite: ``PRAGMA data_version``; PostgreSQL: a commit counter) and after
+    a rollback.
     """
 
     MAX_ROWS = 500_000
@@ -296,6 +349,16 @@ class WriteCache:
 
 
 _GRANT_USED = "UPDATE grants SET uses = ? WHERE id = ?"
+# The next id is max + 1, given explicitly (SQLite's rowid rule, spelled out): the writers
+# are serialized, and a rolled-back batch leaves no gap (a PostgreSQL sequence would), so
+# a rebuild by verify numbers the names exactly as the live store did.
+_ADD_NAME = (
+    "INSERT INTO names (id, name) SELECT COALESCE(MAX(id), 0) + 1, ? FROM names RETURNING id"
+)
+_PUT_CLASS = upsert("classes", "id, def, seq", "id")
+_PUT_SCENARIO = upsert("scenarios", "id, def, seq", "id")
+_PUT_ASSET = upsert("assets", _ASSET, "id")
+_PUT_GRANT = upsert("grants", _GRANT, "id")
 _ADD_ACCESS = (
     "INSERT INTO access (seq, ts, counter, holder, asset, class, issuer, grant_id, "
     "purpose, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -349,32 +412,22 @@ class ProjectionWrites(ProjectionReads):
             c = self._c()
             row = c.execute("SELECT id FROM names WHERE name = ?", (name,)).fetchone()
             if row is None:
-                cur = c.execute("INSERT INTO names (name) VALUES (?)", (name,))
-                name_id = cur.lastrowid
-            else:
-                name_id = row[0]
-            assert name_id is not None
-            cache[name] = int(name_id)
+                row = c.execute(_ADD_NAME, (name,)).fetchone()
+            name_id = cache[name] = int(row[0])
         return int(name_id)
 
     def put_class(self, class_id: str, definition: dict[str, Any], seq: int) -> None:
         self._cache.put("class", class_id, definition)
-        self._c().execute(
-            "INSERT OR REPLACE INTO classes (id, def, seq) VALUES (?, ?, ?)",
-            (class_id, canonical_text(definition), seq),
-        )
+        self._c().execute(_PUT_CLASS, (class_id, canonical_text(definition), seq))
 
     def put_scenario(self, scenario_id: str, definition: dict[str, Any], seq: int) -> None:
         self._cache.put("scenario", scenario_id, definition)
-        self._c().execute(
-            "INSERT OR REPLACE INTO scenarios (id, def, seq) VALUES (?, ?, ?)",
-            (scenario_id, canonical_text(definition), seq),
-        )
+        self._c().execute(_PUT_SCENARIO, (scenario_id, canonical_text(definition), seq))
 
     def put_asset(self, row: AssetRow) -> None:
         self._cache.put("asset", row.id, row)
         self._c().execute(
-            f"INSERT OR REPLACE INTO assets ({_ASSET}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _PUT_ASSET,
             (
                 row.id, row.cls, row.holder, row.issuer, row.status, row.valid_from,
                 row.valid_until, row.seq, row.authorized_seq,
@@ -384,8 +437,7 @@ class ProjectionWrites(ProjectionReads):
     def put_grant(self, row: GrantRow) -> None:
         self._cache.put("grant", row.id, row)
         self._c().execute(
-            f"INSERT OR REPLACE INTO grants ({_GRANT}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _PUT_GRANT,
             (
                 row.id, row.holder, row.grantee, row.scenario, row.purpose,
                 canonical_text(row.scope),

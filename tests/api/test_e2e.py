@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-from api_support import serve, signed, signer
+from api_support import db_args, serve, signed, signer
 from domain_support import Cast
 from support import chainledger_exe
 
@@ -21,6 +20,7 @@ from chainledger.clock import format_ts, system_clock
 from chainledger.crypto import SUITES
 from chainledger.entry import decode_entry
 from chainledger.grants import create_fields, grant_id
+from chainledger.location import Location
 from chainledger.note import parse_verifier_key
 from chainledger.proofs import ConsistencyProof, InclusionProof
 from chainledger.receipt import Receipt
@@ -100,8 +100,9 @@ def grant(c: Client, cast: Cast, counter: Any, scenario: str, scope: dict[str, l
     return grant_id(cast.citizen.id, stmt["stmt"]["nonce"])
 
 
-def test_certificate_free_flow_over_http(cast_db: tuple[Cast, Path]) -> None:
-    cast, db = cast_db
+def test_certificate_free_flow_over_http(any_cast_db: tuple[Cast, Location]) -> None:
+    """On each backend: the same flow, the same checks."""
+    cast, db = any_cast_db
     with serve(db) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         c = Client(http)
         first = c.checkpoint()
@@ -203,6 +204,6 @@ def test_certificate_free_flow_over_http(cast_db: tuple[Cast, Path]) -> None:
     for value in (values["name"], values["id_number"], values["address"]):
         assert value not in log
     assert '"route":"/v1/reads"' in log
-    done = subprocess.run([chainledger_exe(), "verify", "--db", str(db)],
+    done = subprocess.run([chainledger_exe(), "verify", *db_args(db)],
                           capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -10,36 +10,57 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pg_support import release_together, run_together
 
-from chainledger.store.nonces import MemoryNonceStore, NonceStore, SqliteNonceStore
+from chainledger.store.nonces import (
+    MemoryNonceStore,
+    NonceStore,
+    PostgresNonceStore,
+    SqliteNonceStore,
+)
 
 T0 = datetime(2026, 11, 26, 13, 45, tzinfo=UTC)
 S = timedelta(seconds=1)
 
-StoreFactory = Callable[..., "MemoryNonceStore | SqliteNonceStore"]
+AnyStore = MemoryNonceStore | SqliteNonceStore | PostgresNonceStore
+StoreFactory = Callable[..., AnyStore]
 
 
-def _sqlite(tmp: Path) -> StoreFactory:
+def open_shared(location: str, **kw: Any) -> SqliteNonceStore | PostgresNonceStore:
+    """A nonce store every process can share: a SQLite file, or a PostgreSQL database."""
+    if location.startswith("postgresql://"):
+        return PostgresNonceStore(location, **kw)
+    return SqliteNonceStore(location, **kw)
+
+
+def _sqlite(_request: pytest.FixtureRequest, tmp: Path) -> StoreFactory:
     return lambda **kw: SqliteNonceStore(tmp / "ledger.db.nonces", **kw)
 
 
-def _memory(_tmp: Path) -> StoreFactory:
+def _postgres(request: pytest.FixtureRequest, _tmp: Path) -> StoreFactory:
+    url = request.getfixturevalue("pg_url")
+    return lambda **kw: PostgresNonceStore(url, **kw)
+
+
+def _memory(_request: pytest.FixtureRequest, _tmp: Path) -> StoreFactory:
     return lambda **kw: MemoryNonceStore(**kw)
 
 
-FACTORIES = {"memory": _memory, "sqlite": _sqlite}
+FACTORIES = {"memory": _memory, "sqlite": _sqlite, "postgres": _postgres}
 
 
 @pytest.fixture(params=sorted(FACTORIES))
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
-    opened: list[MemoryNonceStore | SqliteNonceStore] = []
-    factory = FACTORIES[request.param](tmp_path)
+    opened: list[AnyStore] = []
+    factory = FACTORIES[request.param](request, tmp_path)
 
-    def make(**kw: object) -> MemoryNonceStore | SqliteNonceStore:
+    def make(**kw: object) -> AnyStore:
         s = factory(**kw)
         opened.append(s)
         return s
@@ -133,12 +154,19 @@ def test_concurrent_threads_exactly_one_wins(make_store: StoreFactory) -> None:
     assert sorted(results) == [False] * 7 + [True]
 
 
-# --- SQLite: one file shared by several processes ----------------------------------------------
+# --- SQLite and PostgreSQL: one store shared by several processes ------------------------------
 
 
-def test_two_instances_on_one_file_refuse_a_replay(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.db.nonces"
-    a, b = SqliteNonceStore(path), SqliteNonceStore(path)
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a shared nonce store lives: a SQLite file's path, or a PostgreSQL URL."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "ledger.db.nonces")
+
+
+def test_two_instances_on_one_file_refuse_a_replay(shared: str) -> None:
+    a, b = open_shared(shared), open_shared(shared)
     try:
         assert a.claim("p_a", "n", T0 + 60 * S, T0)
         assert not b.claim("p_a", "n", T0 + 60 * S, T0 + 1 * S)
@@ -152,12 +180,11 @@ def test_two_instances_on_one_file_refuse_a_replay(tmp_path: Path) -> None:
         b.close()
 
 
-def test_claims_survive_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "n.db"
-    s = SqliteNonceStore(path)
+def test_claims_survive_reopening(shared: str) -> None:
+    s = open_shared(shared)
     assert s.claim("p_a", "n", T0 + 60 * S, T0)
     s.close()
-    s = SqliteNonceStore(path)
+    s = open_shared(shared)
     try:
         assert not s.claim("p_a", "n", T0 + 60 * S, T0)
     finally:
@@ -181,33 +208,54 @@ def test_file_is_wal_with_the_documented_table(tmp_path: Path) -> None:
 _CLAIM_SCRIPT = """
 import sys
 from datetime import UTC, datetime, timedelta
-from chainledger.store.nonces import SqliteNonceStore
+from chainledger.store.nonces import PostgresNonceStore, SqliteNonceStore
 t0 = datetime(2026, 11, 26, 13, 45, tzinfo=UTC)
-s = SqliteNonceStore(sys.argv[1])
+where = sys.argv[1]
+s = PostgresNonceStore(where) if where.startswith("postgresql://") else SqliteNonceStore(where)
 sys.stdin.readline()  # start together
 print(s.claim("p_a", "race", t0 + timedelta(seconds=60), t0))
 s.close()
 """
 
 
-def test_separate_processes_exactly_one_wins(tmp_path: Path) -> None:
-    path = tmp_path / "n.db"
-    SqliteNonceStore(path).close()  # create the schema first
+def test_separate_processes_exactly_one_wins(shared: str) -> None:
+    open_shared(shared).close()  # create the schema first
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _CLAIM_SCRIPT, str(path)],
+            [sys.executable, "-c", _CLAIM_SCRIPT, shared],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
         for _ in range(4)
     ]
-    outs = [p.communicate("go\n", timeout=60)[0].strip() for p in procs]
+    outs = [out.strip() for out, _ in release_together(procs, timeout=60)]
     assert all(p.returncode == 0 for p in procs)
     assert sorted(outs) == ["False", "False", "False", "True"]
 
 
-# --- the two backends agree ---------------------------------------------------------------------
+def test_postgres_table_is_the_documented_one(pg_url: str) -> None:
+    PostgresNonceStore(pg_url).close()
+    PostgresNonceStore(pg_url).close()  # a second opener finds the table
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        cols = conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'chainledger' AND table_name = 'nonces' ORDER BY ordinal_position"
+        ).fetchall()
+        assert cols == [("party", "text"), ("nonce", "text"), ("expires", "bigint")]
+        pk = conn.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'chainledger.nonces'::regclass "
+            "AND i.indisprimary ORDER BY a.attnum"
+        ).fetchall()
+        assert pk == [("party",), ("nonce",)]
+
+
+def test_concurrent_first_users_of_postgres_create_the_table_once(pg_url: str) -> None:
+    assert run_together([lambda: PostgresNonceStore(pg_url).close()] * 4) == []
+
+
+# --- the backends agree ---------------------------------------------------------------------
 
 ops = st.lists(
     st.tuples(
@@ -220,6 +268,21 @@ ops = st.lists(
 )
 
 
+def agree_with_a_model(stores: list[NonceStore], ops: list[tuple[str, str, int, int]]) -> None:
+    """Run ``ops`` on every store: each claim answers as a dict of expiries would."""
+    model: dict[tuple[str, str], datetime] = {}
+    now = T0
+    for party, nonce, exp, step in ops:
+        now += step * S
+        expires = now + exp * S
+        held = model.get((party, nonce))
+        want = held is None or held < now
+        if want:
+            model[(party, nonce)] = expires
+        for s in stores:
+            assert s.claim(party, nonce, expires, now) is want
+
+
 @settings(max_examples=60, deadline=None)
 @given(ops=ops, purge_every=st.integers(1, 5))
 def test_sqlite_and_memory_agree_with_a_model(
@@ -228,18 +291,23 @@ def test_sqlite_and_memory_agree_with_a_model(
     with tempfile.TemporaryDirectory() as d:
         sq = SqliteNonceStore(Path(d) / "n.db", purge_every=purge_every)
         mem = MemoryNonceStore(purge_every=purge_every)
-        model: dict[tuple[str, str], datetime] = {}
-        now = T0
         try:
-            for party, nonce, exp, step in ops:
-                now += step * S
-                expires = now + exp * S
-                held = model.get((party, nonce))
-                want = held is None or held < now
-                if want:
-                    model[(party, nonce)] = expires
-                assert sq.claim(party, nonce, expires, now) is want
-                assert mem.claim(party, nonce, expires, now) is want
+            agree_with_a_model([sq, mem], ops)
         finally:
             sq.close()
             mem.close()
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=ops, purge_every=st.integers(1, 5))
+def test_postgres_agrees_with_a_model(
+    pg_url: str, ops: list[tuple[str, str, int, int]], purge_every: int
+) -> None:
+    pg = PostgresNonceStore(pg_url, purge_every=purge_every, pool_size=1)
+    try:
+        pg.purge(T0 + timedelta(days=3650))  # forget the previous example's claims
+        agree_with_a_model([pg], ops)
+    finally:
+        pg.close()
