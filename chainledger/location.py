@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from chainledger.errors import MalformedInput, NotFound
+from chainledger.errors import MalformedInput
 from chainledger.store.base import Store
 
 __all__ = ["KEYS_ENV", "Location", "key_path", "secrets_path"]
@@ -128,11 +128,10 @@ class Location:
         """Whether a ledger database is there (for PostgreSQL: reachable and migrated)."""
         if self.path is not None:
             return self.path.exists()
-        try:
-            self.open_store().close()
-        except NotFound:
-            return False
-        return True
+        from chainledger.store.postgres import postgres_exists
+
+        assert self.url is not None
+        return postgres_exists(self.url)  # NotFound if the server cannot be reached
 
     def open_store(self, *, create: bool = False) -> Store:
         """The storage backend (`NotFound` if there is none and ``create`` is False)."""

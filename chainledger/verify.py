@@ -183,9 +183,7 @@ class _Replay:
 
     def _stored_nodes(self, created: list[tuple[NodeKey, bytes]]) -> dict[NodeKey, bytes]:
         """The stored counterparts of ``created``: a chunk's new nodes make one run of
-        indexes per level, read by range from SQLite (by key from any other store)."""
-        if not isinstance(self.store, SqliteStore):
-            return self.store.nodes(k for k, _ in created)
+        indexes per level, read by range."""
         spans: dict[int, tuple[int, int]] = {}
         for (level, index), _ in created:
             lo, hi = spans.get(level, (index, index))
@@ -267,9 +265,23 @@ def verify_ledger(
     ``key_file``: the platform's key file (`chainledger.location.Location.key_path`),
     checked against the genesis key if it exists.
     ``workers``: worker processes (default: one per core, none for a small ledger;
-    below 2, everything runs in this process).
+    below 2, everything runs in this process). Verifies one consistent snapshot: appends
+    committed while it runs are not part of what it checks.
     """
     rules = rules or core_rules()
+    # One snapshot for the whole run: a ledger that keeps serving goes on appending, and an
+    # entry committed meanwhile must not look like one beyond the last checkpoint.
+    with store.reading():
+        return _verify_snapshot(store, key_file, rules, progress, workers)
+
+
+def _verify_snapshot(
+    store: Store,
+    key_file: Path | None,
+    rules: Rules,
+    progress: Progress | None,
+    workers: int | None,
+) -> VerifyReport:
     genesis = read_genesis(store)
     if key_file is not None and key_file.exists():
         try:
@@ -292,13 +304,6 @@ def verify_ledger(
             scratch.close()
 
 
-def _stored_rows(store: Store, start: int, end: int) -> Iterator[tuple[int, bytes]]:
-    """Entries as stored (the workers rebuild their canonical bytes), else as read."""
-    if isinstance(store, SqliteStore):
-        return store.stored_entries(start, end)
-    return store.entries(start, end)  # canonical bytes: the workers pass them through
-
-
 @dataclass(slots=True)
 class _Chunk:
     start: int
@@ -318,7 +323,7 @@ def _verify(
     workers: int,
 ) -> VerifyReport:
     replay = _Replay(store, genesis, rules, scratch)
-    rows = _stored_rows(store, 0, size + 1)  # one past the tip: an extra entry is tampering
+    rows = store.stored_entries(0, size + 1)  # one past the tip: an extra entry is tampering
     suite = genesis.suite.name
     pool = Replayers(workers)
     lookahead = 2 * len(pool)

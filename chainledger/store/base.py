@@ -10,8 +10,9 @@ Beside the log it keeps witnesses' cosignatures of checkpoints: not entries, not
 derived from them, and replaceable (a witness's newer cosignature of a size
 replaces its older one).
 
-Nothing backend-specific leaks through this interface: SQLite today, a second
-backend later runs the same contract test suite.
+Nothing backend-specific leaks through this interface: the embedded SQLite store
+(`chainledger.store.sqlite`) and the PostgreSQL store (`chainledger.store.postgres`,
+several API nodes on one database) run the same contract test suite.
 """
 
 from __future__ import annotations
@@ -98,8 +99,18 @@ class LogReader(Protocol):
         """(seq, data) for start <= seq < end, by increasing seq."""
         ...
 
+    def stored_entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        """`entries` as stored (`chainledger.store.entry_codec.decode_stored` rebuilds the
+        canonical bytes): for `chainledger.verify`, whose worker processes do that."""
+        ...
+
     def nodes(self, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
         """The stored complete-subtree hashes among ``keys`` (missing keys are absent)."""
+        ...
+
+    def node_range(self, level: int, start: int, end: int) -> dict[NodeKey, bytes]:
+        """The stored nodes (level, i) for start <= i < end: one range scan, much cheaper
+        than `nodes` with thousands of keys (verify reads every node)."""
         ...
 
     def nonce_used(self, actor: str, nonce: str) -> bool: ...

@@ -83,3 +83,18 @@ def test_the_cli_refuses_a_url_without_keys_in_one_line(
     assert len(lines) == 1, result.output
     assert "needs its key directory" in lines[0]
     assert "s3cr3t" not in result.output
+
+
+@pytest.mark.parametrize("command", [["verify"], ["init"], ["tiles", "--out", "t"]])
+def test_an_unreachable_database_is_one_line_without_the_password(
+    command: list[str], tmp_path: Path
+) -> None:
+    url = "postgresql://ledger:s3cr3t-pw@127.0.0.1:1/city"  # nothing listens on port 1
+    head, rest = command[:1], command[1:]
+    result = CliRunner().invoke(main, [*head, "--db", url, "--keys", str(tmp_path), *rest])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert "cannot connect" in lines[0]
+    assert "s3cr3t" not in result.output
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even a key
