@@ -57,7 +57,7 @@ def canonical(value: Mapping[str, Any] | list[Any], *, checked: bool = False) ->
     """Return the RFC 8785 canonical UTF-8 bytes of ``value``.
 
     Raises `MalformedInput` if the value is outside the ledger's data model
-    (floats, unsafe integers, non-string keys, lone surrogates, too deep).
+    (floats, unsafe integers, non-string keys, lone surrogates, U+0000, too deep).
     ``checked=True`` skips that walk for values `parse_json_object` produced.
 
     Within the data model, the C-accelerated ``json.dumps`` with sorted keys
@@ -89,7 +89,11 @@ def check_json_value(value: Any, depth: int = 0) -> None:
     """Raise `MalformedInput` unless ``value`` is in the ledger's JSON data model."""
     if depth > MAX_DEPTH:
         raise MalformedInput("value", f"nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, str) or value is None or isinstance(value, bool):
+    if isinstance(value, str):
+        if "\0" in value:
+            raise MalformedInput("value", "U+0000 (NUL) is not allowed")
+        return
+    if value is None or isinstance(value, bool):
         return
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
@@ -101,6 +105,7 @@ def check_json_value(value: Any, depth: int = 0) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise MalformedInput("value", "object keys must be strings")
+            check_json_value(key, depth + 1)
             check_json_value(item, depth + 1)
         return
     if isinstance(value, list | tuple):
@@ -140,7 +145,7 @@ def parse_json_object(data: bytes | str, what: str = "json") -> JsonObject:
     """Parse untrusted JSON text that must be an object in the ledger's data model.
 
     Refuses anything but text or bytes, invalid UTF-8, duplicate keys,
-    NaN/Infinity, floats, unsafe integers and nesting deeper than `MAX_DEPTH`,
+    NaN/Infinity, floats, unsafe integers, U+0000 and nesting deeper than `MAX_DEPTH`,
     each with a `MalformedInput` naming ``what``. The checks run as hooks of
     the C parser, so the result needs no second walk (pass ``checked=True`` to
     `canonical`).
@@ -170,6 +175,10 @@ def parse_json_object(data: bytes | str, what: str = "json") -> JsonObject:
     # (RFC 7493 section 2.1 forbids it). Only text that has such an escape needs the walk.
     if _SURROGATE_ESCAPE.search(text) and not _all_text_is_unicode(value):
         raise MalformedInput(what, "contains a lone surrogate")
+    # RFC 8259 admits U+0000 (escaped), but PostgreSQL's text type cannot hold it, and no
+    # field needs it: refused on every backend alike. Only text with the escape needs the walk.
+    if "\\u0000" in text and _has_nul(value):
+        raise MalformedInput(what, "contains U+0000 (NUL)")
     # Every level of nesting opens a bracket, so few brackets means shallow: walk only
     # when the text has more brackets than the depth limit.
     if text.count("{") + text.count("[") > MAX_DEPTH:
@@ -203,6 +212,16 @@ def _all_text_is_unicode(value: Any) -> bool:
     if isinstance(value, list):
         return all(_all_text_is_unicode(v) for v in value)
     return True
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def b64encode(data: bytes) -> str:

@@ -275,21 +275,23 @@ def test_from_wire_refuses_fullwidth_digit_ts() -> None:
 
 # --- entries -----------------------------------------------------------------------------------
 
+#: The data model's text: no lone surrogates, no U+0000 (refused by canonical).
+_TEXT = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
 _scalars = (
     st.none()
     | st.booleans()
     | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
-    | st.text(max_size=12)
+    | st.text(_TEXT, max_size=12)
 )
 _values = st.recursive(
     _scalars,
     lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(_TEXT, max_size=8), inner, max_size=4)
     ),
     max_leaves=12,
 )
 extra_fields = st.dictionaries(
-    st.text(max_size=10).filter(lambda k: k not in COMMON_FIELDS), _values, max_size=5
+    st.text(_TEXT, max_size=10).filter(lambda k: k not in COMMON_FIELDS), _values, max_size=5
 )
 kinds = st.from_regex(r"[a-z][a-z0-9_]{0,8}(\.[a-z][a-z0-9_]{0,8}){0,2}", fullmatch=True)
 timestamps = st.datetimes(

@@ -73,10 +73,11 @@ def outcome(fn: Callable[[], Any]) -> str:
 # backslashes, the last BMP characters and the first beyond it (U+FFFF sorts after
 # U+10000 in UTF-16 code units, before it in code points), CJK, emoji.
 TRICKY = st.sampled_from(
-    ["", "\x00", "\x1f", "\x7f", '"', "\\", "/", "\b\f\n\r\t", "\u2028", "\ue000", "\uffff",
+    ["", "\x01", "\x1f", "\x7f", '"', "\\", "/", "\b\f\n\r\t", "\u2028", "\ue000", "\uffff",
      "\U00010000", "\U0010ffff", "😀", "水城链", "é", "e\u0301"]
 )  # fmt: skip
-TEXT = st.text(st.characters(codec="utf-8"), max_size=12) | TRICKY
+# U+0000 is outside the data model (refused: see the golden refusals below).
+TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12) | TRICKY
 # Playwright rebuilds objects by assignment, so a "__proto__" member would set the
 # prototype instead: member names exclude it (json.js's own test covers it).
 NAMES = TEXT.filter(lambda k: k != "__proto__")
@@ -131,7 +132,8 @@ def test_canonical_golden_numbers_and_refusals(lib: Watched) -> None:
             return [bits, canonicalText(view.getFloat64(0))];
         }}));
         const refused = [];
-        const bad = ["\\ud800", {{"\\udfff": 1}}, NaN, Infinity, 1.5, 2 ** 53, undefined, 1n];
+        const bad = ["\\ud800", {{"\\udfff": 1}}, NaN, Infinity, 1.5, 2 ** 53, undefined, 1n,
+                     "a\\u0000", {{"\\u0000": 1}}];
         for (const value of bad) {{
             try {{ ledgerCanonical(value); refused.push(false); }}
             catch (e) {{ refused.push(e.code); }}
@@ -141,8 +143,8 @@ def test_canonical_golden_numbers_and_refusals(lib: Watched) -> None:
         samples,
     )
     assert got["numbers"] == samples
-    assert got["refused"] == ["malformed"] * 8
-    for value in ("\ud800", {"\udfff": 1}, 1.5, 2**53):
+    assert got["refused"] == ["malformed"] * 10
+    for value in ("\ud800", {"\udfff": 1}, 1.5, 2**53, "a\0", {"\0": 1}):
         assert outcome(lambda v=value: canonical(v)) == "malformed"
 
 
@@ -151,7 +153,8 @@ def test_canonical_golden_numbers_and_refusals(lib: Watched) -> None:
 PARSE_CASES = [
     '{"a":1}', '{"a":1,"a":2}', '{"a":1.0}', '{"a":1e3}', '{"a":-0}', '{"a":9007199254740991}',
     '{"a":9007199254740992}', '{"a":-9007199254740992}', '{"a":NaN}', '{"a":Infinity}', "[1]",
-    '"x"', "{}", " {} ", "{} x", '{"a":"\\ud800"}', '{"a":"\\ud83d\\ude00"}', '{"a":"\x01"}',
+    '"x"', "{}", " {} ", "{} x", '{"a":"\\ud800"}', '{"a":"\\u0000"}', '{"\\u0000":1}',
+    '{"a":"\\ud83d\\ude00"}', '{"a":"\x01"}',
     '{"a":01}', '{"a":[1,]}', '{"__proto__":{"x":1}}', '{"a":"\\u00e9\\n"}', '{"a":tru}',
     "{" * 40 + "}" * 40, '{"a":' + "[" * 32 + "]" * 32 + "}", '{"a":' + "[" * 33 + "]" * 33 + "}",
     '{"a":' + "[" * 32 + "1" + "]" * 32 + "}", '{"a": "\\x"}', "", '{"a":true,"b":null}',

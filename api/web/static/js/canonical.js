@@ -4,7 +4,7 @@
 // `canonical` is the whole of RFC 8785 (any I-JSON value, floats included, numbers
 // written as ECMAScript writes them). `ledgerCanonical` first checks that the value is
 // in the ledger's narrower data model, exactly as the Python `canonical` does (no
-// floats, integers within +-(2**53 - 1), no lone surrogates, depth <= 32): sign with
+// floats, integers within +-(2**53 - 1), no lone surrogates, no U+0000, depth <= 32): sign with
 // that one, or the ledger will refuse what the browser signed.
 
 import { MalformedInput } from "./errors.js";
@@ -80,7 +80,11 @@ export function canonical(value) {
  */
 export function checkLedgerValue(value, depth = 0) {
   if (depth > MAX_DEPTH) throw new MalformedInput("value", `nested deeper than ${MAX_DEPTH} levels`);
-  if (value === null || typeof value === "string" || typeof value === "boolean") return;
+  if (typeof value === "string") {
+    if (value.includes("\0")) throw new MalformedInput("value", "U+0000 (NUL) is not allowed");
+    return;
+  }
+  if (value === null || typeof value === "boolean") return;
   if (typeof value === "number") {
     if (!Number.isInteger(value)) throw new MalformedInput("value", "floating-point numbers are not allowed");
     if (Math.abs(value) > MAX_SAFE_INTEGER) throw new MalformedInput("value", "integer outside the I-JSON safe range");
@@ -91,7 +95,10 @@ export function checkLedgerValue(value, depth = 0) {
     return;
   }
   if (typeof value === "object") {
-    for (const item of Object.values(value)) checkLedgerValue(item, depth + 1);
+    for (const [key, item] of Object.entries(value)) {
+      checkLedgerValue(key, depth + 1);
+      checkLedgerValue(item, depth + 1);
+    }
     return;
   }
   throw new MalformedInput("value", `${typeof value} is not a JSON value`);

@@ -128,6 +128,7 @@ class Parser {
       }
     }
     if (!isWellFormed(out)) this.fail("contains a lone surrogate");
+    if (out.includes("\0")) this.fail("contains U+0000 (NUL)");
     return out;
   }
 
