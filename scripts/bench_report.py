@@ -190,6 +190,46 @@ def http_section(r: dict[str, Any], name: str) -> list[str]:
     return lines
 
 
+def backends_section(r: dict[str, Any], name: str) -> list[str]:
+    load = r["load"]
+    quick = " --quick" if name.endswith("_quick") else ""
+    lines = [
+        f"## Backends side by side (`scripts/bench_backends.py{quick}`)",
+        "",
+        f"Run {r['date']} on {r['machine']['cpus']} CPUs, Python {r['machine']['python']}. "
+        f"The same closed-loop HTTP load on each configuration ({load['writers']} threads "
+        f"posting signed `grant.create` statements, {load['readers']} posting counter reads, "
+        f"spread over the API processes; {load['client']}), {load['rounds']} round(s) of "
+        f"{load['seconds']:g} s each, configurations alternating, each on a fresh ledger; the "
+        "median round is shown, ratios are to `sqlite x1` in the same run. After every round "
+        "every receipt was checked against the ledger and `chainledger verify` was run.",
+        "",
+        f"![backends]({name}.png)",
+        "",
+        "| configuration | writes/s (ratio) | write p50 / p99 | reads/s (ratio) | "
+        "read p50 / p99 | client cores | machine cores | checks |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for config, row in r["summary"].items():
+        w, rd = row["write"], row["read"]
+        ok = row["all_verified"] and not row["violations"]
+        lines.append(
+            f"| {config} | {w['per_second']} ({w['ratio_to_sqlite_x1']}x) | "
+            f"{w['p50_ms']} / {w['p99_ms']} ms | {rd['per_second']} ({rd['ratio_to_sqlite_x1']}x) "
+            f"| {rd['p50_ms']} / {rd['p99_ms']} ms | {row['client_cores']} | "
+            f"{row['machine_cores']} | {'all receipts found, verified' if ok else '**failed**'} |"
+        )
+    lines += [
+        "",
+        "Everything here shares two cores: the Python load generator, the API processes, "
+        "their signature-checking workers and the PostgreSQL server. The rates are this "
+        "machine's as a whole; the ratios say what the backend costs on the same hardware, "
+        "not what more machines would add.",
+        "",
+    ]
+    return lines
+
+
 def main() -> None:
     out = [
         "# Benchmarks",
@@ -213,6 +253,11 @@ def main() -> None:
         path = DOCS / f"{name}.json"
         if path.exists():
             out += http_section(json.loads(path.read_text()), name)
+            break
+    for name in ("bench_backends", "bench_backends_quick"):
+        path = DOCS / f"{name}.json"
+        if path.exists():
+            out += backends_section(json.loads(path.read_text()), name)
             break
     (DOCS / "benchmarks.md").write_text("\n".join(out))
     print(f"wrote {DOCS / 'benchmarks.md'}", file=sys.stderr)

@@ -1,10 +1,10 @@
-"""POST /v1/cosignatures and the cosigned GET /v1/checkpoint, in process (TestClient)."""
+"""POST /v1/cosignatures and the cosigned GET /v1/checkpoint, in process (TestClient), on
+each backend (witness cosignatures are the one replaceable table: an upsert on both)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +15,21 @@ from api.app import create_app
 from api.settings import Settings
 from chainledger.checkpoint import open_checkpoint, parse_note, verify_checkpoint
 from chainledger.crypto import public_key_bytes
+from chainledger.location import Location
 from chainledger.witness import cosign_checkpoint, witness_verifier
 from wallet.httpsig import RequestSigner
 
 
 @pytest.fixture
-def api(cast_db: tuple[Cast, Path]) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(db=cast_db[1])), raise_server_exceptions=False) as client:
+def cast_db(any_cast_db: tuple[Cast, Location]) -> tuple[Cast, Location]:
+    return any_cast_db
+
+
+@pytest.fixture
+def api(cast_db: tuple[Cast, Location]) -> Iterator[TestClient]:
+    where = cast_db[1]
+    settings = Settings(db=where.url or str(where.path), keys=where.keys)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
 
 
@@ -47,7 +55,7 @@ def current(api: TestClient) -> tuple[str, int]:
 
 
 def test_an_auditor_cosigns_and_the_checkpoint_carries_it(
-    api: TestClient, cast_db: tuple[Cast, Path]
+    api: TestClient, cast_db: tuple[Cast, Location]
 ) -> None:
     cast, _ = cast_db
     vkey = api.get("/v1/vkey").text.strip()
@@ -66,7 +74,7 @@ def test_an_auditor_cosigns_and_the_checkpoint_carries_it(
     assert api.get("/healthz").json()["size"] == size
 
 
-def test_a_non_auditor_is_403(api: TestClient, cast_db: tuple[Cast, Path]) -> None:
+def test_a_non_auditor_is_403(api: TestClient, cast_db: tuple[Cast, Location]) -> None:
     cast, _ = cast_db
     note, size = current(api)
     # A counter cosigning with its own key, as itself.
@@ -84,7 +92,7 @@ def test_a_non_auditor_is_403(api: TestClient, cast_db: tuple[Cast, Path]) -> No
     assert cast.bus.id not in current(api)[0]
 
 
-def test_a_bad_line_is_401(api: TestClient, cast_db: tuple[Cast, Path]) -> None:
+def test_a_bad_line_is_401(api: TestClient, cast_db: tuple[Cast, Location]) -> None:
     cast, _ = cast_db
     note, size = current(api)
     # The auditor's name, but signed with the counter's key: another key ID.
@@ -101,7 +109,7 @@ def test_a_bad_line_is_401(api: TestClient, cast_db: tuple[Cast, Path]) -> None:
     assert current(api)[0] == note
 
 
-def test_unknown_size_is_404(api: TestClient, cast_db: tuple[Cast, Path]) -> None:
+def test_unknown_size_is_404(api: TestClient, cast_db: tuple[Cast, Location]) -> None:
     cast, _ = cast_db
     note, size = current(api)
     line = cosign_checkpoint(note, cast.auditor.id, cast.auditor.key, int(time.time()))
@@ -109,7 +117,7 @@ def test_unknown_size_is_404(api: TestClient, cast_db: tuple[Cast, Path]) -> Non
     problem(r, 404, "not_found")
 
 
-def test_a_future_timestamp_is_409(api: TestClient, cast_db: tuple[Cast, Path]) -> None:
+def test_a_future_timestamp_is_409(api: TestClient, cast_db: tuple[Cast, Location]) -> None:
     cast, _ = cast_db
     note, size = current(api)
     line = cosign_checkpoint(note, cast.auditor.id, cast.auditor.key, int(time.time()) + 3600)
@@ -132,13 +140,13 @@ def test_a_future_timestamp_is_409(api: TestClient, cast_db: tuple[Cast, Path]) 
     ],
 )
 def test_malformed_bodies_are_422(
-    api: TestClient, cast_db: tuple[Cast, Path], body: dict[str, Any]
+    api: TestClient, cast_db: tuple[Cast, Location], body: dict[str, Any]
 ) -> None:
     cast, _ = cast_db
     problem(api.post("/v1/cosignatures", json=body, auth=auditor(cast)), 422, "schema")
 
 
-def test_a_garbage_line_is_400(api: TestClient, cast_db: tuple[Cast, Path]) -> None:
+def test_a_garbage_line_is_400(api: TestClient, cast_db: tuple[Cast, Location]) -> None:
     cast, _ = cast_db
     _, size = current(api)
     r = api.post("/v1/cosignatures", json={"size": size, "line": "garbage"}, auth=auditor(cast))
