@@ -55,6 +55,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    # The signed statements first: FastAPI tries the routes in this order, and counter
+    # reads and other statements are most of the traffic (docs/profile.md section 6).
+    app.include_router(writes.statement_router)
     app.include_router(public.router)
     app.include_router(writes.router)
     app.include_router(private.router)

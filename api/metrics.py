@@ -68,10 +68,20 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_SequencerCollector(self))
+        # The labelled children by (route, method, status), looked up once: `labels()`
+        # checks and joins its arguments on every call (routes are templates, so few).
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route, method),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

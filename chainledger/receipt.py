@@ -8,6 +8,7 @@ whoever handed the receipt over.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,10 @@ from chainledger.errors import MalformedInput, VerificationError
 from chainledger.note import Verifier
 from chainledger.proofs import InclusionProof
 
-__all__ = ["Receipt", "ReceiptMismatch"]
+__all__ = ["JSON_TEXT", "Receipt", "ReceiptMismatch"]
+
+#: Compact JSON text as the API writes it (UTF-8 kept, no NaN): ``JSON_TEXT.encode(value)``.
+JSON_TEXT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 class ReceiptMismatch(VerificationError):
@@ -78,6 +82,17 @@ class Receipt:
             "checkpoint": self.checkpoint,
             "inclusion": self.inclusion.to_json(),
         }
+
+    def json_text(self) -> str:
+        """`to_json` as compact JSON text, equal to ``JSON_TEXT.encode(self.to_json())``
+        but written from the parts (the entry and the checkpoint are escaped once, as
+        strings; no dict is built)."""
+        return (
+            f'{{"seq":{self.seq:d},"leaf_hash":"{self.leaf_hash.hex()}",'
+            f'"entry":{JSON_TEXT.encode(self.entry.decode("utf-8"))},'
+            f'"checkpoint":{JSON_TEXT.encode(self.checkpoint)},'
+            f'"inclusion":{self.inclusion.json_text()}}}'
+        )
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any] | bytes | str) -> Receipt:

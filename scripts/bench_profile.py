@@ -5,6 +5,8 @@
     .venv/bin/python scripts/bench_profile.py demo DB READS  # the seed demo, READS reads
     .venv/bin/python scripts/bench_profile.py ed25519        # one core's verify rate
     .venv/bin/python scripts/bench_profile.py reads DIR N [--spy OUT]  # N counter reads
+    .venv/bin/python scripts/bench_profile.py reads-ab DIR --code NAME=TREE ... [--spy OUT]
+    .venv/bin/python scripts/bench_profile.py spy-buckets RAW      # where the loop's time goes
 
 ``verify`` prints the wall time, this process's CPU time (the replay; the worker
 processes are not included) and, with ``--profile``, the cProfile tables of this
@@ -13,6 +15,13 @@ ends; run it under ``py-spy record -f raw`` for a profile of every thread.
 ``reads`` builds `bench_http`'s ledger in DIR, serves it (one worker, as the HTTP
 benchmark does) and sends N pre-signed counter reads over 32 connections, printing the
 rate; with ``--spy OUT`` the server is sampled by py-spy meanwhile (raw folded stacks).
+``reads-ab`` compares code trees back to back (each a ``git archive`` of ``api`` and
+``chainledger``, served with ``PYTHONPATH`` set to it): one ledger, then for each pair and
+each tree in turn a fresh server, wrk's hello run and read run (as `bench_http`'s, 32
+connections), printing each pair's rates, ratio, latency and the server's CPU per read in
+all, in its main process and in its event loop thread (from /proc); with ``--spy OUT``
+each read run is sampled by py-spy (``--threads``, raw, ``OUT-NAME-PAIR.raw``), which
+``spy-buckets`` sorts into what the event loop thread spends its samples on.
 """
 
 from __future__ import annotations
@@ -76,6 +85,141 @@ def profile_reads(directory: Path, n: int, spy_out: Path | None) -> None:
     print(f"{n} reads in {wall:.2f} s: {n / wall:.0f} reads/s ({before} entries before)")
 
 
+def reads_ab(
+    directory: Path,
+    codes: list[tuple[str, str]],
+    pairs: int,
+    seconds: float,
+    reads: int | None,
+    workers: int,
+    spy_out: str | None,
+) -> None:
+    """Back-to-back wrk runs of servers from several code trees (see the module docstring)."""
+    import json
+    import statistics
+    import subprocess
+
+    import bench_http
+
+    reads = reads or round(bench_http.WRK_MAX_RATE * seconds)
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from api_support import serve
+
+    wrk, how = bench_http.find_wrk(install=False)
+    if wrk is None:
+        raise SystemExit(f"wrk: {how}")
+    directory.mkdir(parents=True, exist_ok=False)
+    db = directory / "reads.db"
+    runs = pairs * len(codes)
+    stocks, _ = bench_http.build_ledger(db, 16, [300] * runs + [reads] * runs)
+    script = directory / "bench.lua"
+    quantiles = "{" + ", ".join(map(str, bench_http.QUANTILES)) + "}"
+    script.write_text(bench_http.WRK_LUA.replace("{QUANTILES}", quantiles))
+    files = []
+    for i, stock in enumerate(stocks):
+        files.append(directory / f"reads-{i}.txt")
+        files[-1].write_bytes(b"\n".join(stock) + b"\n")
+
+    def thread_cpu(pid: int) -> dict[int, float]:
+        out = {}
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            stat = (task / "stat").read_text()
+            f = stat[stat.rindex(")") + 2 :].split()
+            out[int(task.name)] = (int(f[11]) + int(f[12])) / bench_http.TICK
+        return out
+
+    results: dict[str, list[dict[str, float | bool]]] = {name: [] for name, _ in codes}
+    k = 0
+    for pair in range(pairs):
+        for name, tree in codes:
+            env = {**bench_http.SERVER_ENV, "PYTHONPATH": tree}
+            with serve(db, env=env, workers=workers) as server:
+                pid = server.process.pid
+                bench_http.wrk_run(wrk, server, script, None, 1)  # warm-up
+                bench_http.wrk_run(wrk, server, script, files[k], 30)
+                hello = bench_http.wrk_run(wrk, server, script, None, seconds)
+                spy = None
+                if spy_out:
+                    spy = subprocess.Popen(
+                        [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid),
+                         "-r", "250", "-f", "raw", "--threads", "-d", str(int(seconds)),
+                         "-o", f"{spy_out}-{name}-{pair}.raw"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    )  # fmt: skip
+                t0 = thread_cpu(pid)
+                r = bench_http.wrk_run(wrk, server, script, files[runs + k], seconds)
+                t1 = thread_cpu(pid)
+                if spy is not None:
+                    spy.wait()
+            k += 1
+            rate = r["rate_per_s"]
+            row = {
+                "hello_per_s": hello["rate_per_s"],
+                "reads_per_s": rate,
+                "ratio": round(rate / hello["rate_per_s"], 3),
+                "p50_ms": r["p50_ms"],
+                "p99_ms": r["p99_ms"],
+                "failures": r["failures"] + hello["failures"],
+                "stock_ran_out": r["stock_ran_out"],
+                "server_cpu_ms_per_read": round(r["server_cpu_cores"] / rate * 1000, 3),
+                "hello_cpu_ms": round(hello["server_cpu_cores"] / hello["rate_per_s"] * 1000, 3),
+                "machine_cores_busy": r["machine_cpu_cores"],
+            }
+            if workers == 1:  # else the main process only supervises the workers
+                main_ms = r["server_main_process_cpu_cores"] / rate * 1000
+                row["main_process_ms_per_read"] = round(main_ms, 3)
+                row["event_loop_ms_per_read"] = round((t1[pid] - t0[pid]) / r["requests"] * 1e3, 3)
+            results[name].append(row)
+            print(json.dumps({"tree": name, "pair": pair + 1, **row}), flush=True)
+    for name, rows in results.items():
+        med = {k: round(statistics.median(float(row[k]) for row in rows), 3) for k in rows[0]}
+        print(json.dumps({"tree": name, "median_of": len(rows), **med}))
+
+
+#: Buckets of the event loop thread's samples: the first whose frames occur in a sample
+#: takes it (most specific first).
+SPY_BUCKETS = [
+    ("read: issue entry's inclusion proof", ("Ledger.inclusion_proof", "Ledger._hashes")),
+    ("read: vault (decrypt the values)", ("Vault.open",)),
+    ("read: asset, vault record and issue entry lookups", ("Domain._values",)),
+    ("read: the read's own receipt proof", ("_LazyReceipt.__getattr__",)),
+    ("read: submit to the sequencer", ("Domain.submit_read",)),
+    ("read: JSON answer", ("read_text", "json_response", "read_json", "JSONResponse.__init__")),
+    ("read: statement parse (from_wire)", ("SignedStatement.from_wire",)),
+    ("read: body, content type, rate limit", ("signed_statement", "statement_body")),
+    ("read: rest of the endpoint (await the commit)", ("Domain.read_async", "writes.py")),
+    ("send the response (uvicorn and send wrappers)", ("RequestResponseCycle.send",)),
+    ("FastAPI dependency resolution", ("solve_dependencies",)),
+    ("FastAPI routing", ("_IncludedRouter._match", "_IncludedRouter.matches")),
+    ("metrics (Observe)", ("Metrics.observe",)),
+    ("FastAPI telemetry check", ("NativeTelemetry.enabled",)),
+    ("middleware and FastAPI request handling (rest)", ("RequestResponseCycle.run_asgi",)),
+    ("uvicorn HTTP protocol", ("httptools_impl",)),
+    ("event loop, no Python frame (uvloop; includes waiting)", ("Runner.run",)),
+]
+
+
+def spy_buckets(raw: Path) -> None:
+    """The event loop thread's share of each `SPY_BUCKETS` bucket in a py-spy raw file."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        frames = stack.split(";")
+        if "MainThread" not in frames[0]:
+            continue
+        bucket = next(
+            (b for b, keys in SPY_BUCKETS if any(k in f for f in frames for k in keys)), "other"
+        )
+        counts[bucket] += int(n)
+    total = sum(counts.values())
+    print(f"{raw}: {total} samples of the event loop thread")
+    for bucket, n in counts.most_common():
+        print(f"  {100 * n / total:5.1f} %  {bucket}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -94,10 +238,31 @@ def main() -> None:
     reads.add_argument("dir", type=Path)
     reads.add_argument("n", type=int)
     reads.add_argument("--spy", type=Path, help="py-spy raw output of the server")
+    ab = sub.add_parser("reads-ab")
+    ab.add_argument("dir", type=Path)
+    ab.add_argument("--code", action="append", required=True, help="NAME=TREE (repeatable)")
+    ab.add_argument("--pairs", type=int, default=3)
+    ab.add_argument("--seconds", type=float, default=8.0)
+    ab.add_argument("--reads", type=int, help="pre-signed reads per run (default: more than "
+                    "wrk can send: bench_http.WRK_MAX_RATE per second)")  # fmt: skip
+    ab.add_argument("--workers", type=int, default=1)
+    ab.add_argument("--spy", help="py-spy raw files OUT-NAME-PAIR.raw of the read runs")
+    buckets = sub.add_parser("spy-buckets")
+    buckets.add_argument("raw", type=Path)
     args = ap.parse_args()
 
     if args.cmd == "reads":
         profile_reads(args.dir, args.n, args.spy)
+    elif args.cmd == "reads-ab":
+        codes: list[tuple[str, str]] = []
+        for code in args.code:
+            name, eq, tree = code.partition("=")
+            if not eq:
+                ap.error("--code NAME=TREE")
+            codes.append((name, tree))
+        reads_ab(args.dir, codes, args.pairs, args.seconds, args.reads, args.workers, args.spy)
+    elif args.cmd == "spy-buckets":
+        spy_buckets(args.raw)
     elif args.cmd == "ed25519":
         print(f"ed25519 verifies/s (one core): {ed25519_verify_rate():.0f}")
     elif args.cmd == "notes":

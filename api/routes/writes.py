@@ -6,17 +6,26 @@ it is checked, with the replay and clock-skew rules, in sequence order.
 
 Signed statements are parsed once, strictly, from the raw body (chainledger's own
 parser: duplicate keys, bad UTF-8 and over-deep nesting refused, canonical bytes kept)
-and answered with a ready `JSONResponse`; the models in the OpenAPI document describe
-these bodies and the schemathesis suite checks that they match.
+and answered with ready JSON bytes; the models in the OpenAPI document (``response_model``,
+documentation only: FastAPI passes a `Response` through untouched) describe these bodies,
+and the tests and the schemathesis suite check that they match.
+
+The three routes that take a bare signed statement (statements, reads, disclosures) take
+the `Request` and nothing else and are `RequestRoute`s: FastAPI's request handler
+(dependency resolution, body handling, response processing) cost the counter read, the
+hottest route, more than its own parse (docs/profile.md section 6).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Srv
@@ -26,9 +35,35 @@ from api.responses import STATEMENT_WRITE, WRITE, problems
 from api.server import Server
 from chainledger.domain import ReadResult
 from chainledger.encoding import parse_json_object
+from chainledger.receipt import JSON_TEXT, Receipt
 from chainledger.statement import SignedStatement
 
+
+class RequestRoute(APIRoute):
+    """A route whose endpoint is ``async def f(request: Request) -> Response``: documented
+    like any other (body schema, ``response_model``, problems), but served without
+    FastAPI's request handler, which for such an endpoint has nothing to resolve, parse or
+    validate and only costs time. Refuses, when the route is built, an endpoint with any
+    other parameter or a dependency (it would be skipped); the tests check that no router
+    that includes these routes adds one either."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        d = self.dependant
+        params = (d.path_params, d.query_params, d.header_params, d.cookie_params, d.body_params)
+        if (
+            d.request_param_name is None
+            or any(params)
+            or d.dependencies
+            or not inspect.iscoroutinefunction(self.endpoint)
+        ):
+            raise TypeError(f"{self.path}: a RequestRoute endpoint takes the Request alone")
+        endpoint: Callable[[Request], Coroutine[Any, Any, Response]] = self.endpoint
+        return endpoint
+
+
 router = APIRouter(tags=["writes"])
+#: The statement routes (matched first: the app includes this router before the others).
+statement_router = APIRouter(tags=["writes"], route_class=RequestRoute)
 
 #: The request body of the routes that take a bare signed statement.
 STATEMENT_BODY = {
@@ -64,13 +99,25 @@ def require_json(request: Request) -> None:
         raise UnsupportedMediaType("the body must be application/json")
 
 
-async def statement_body(request: Request, server: Srv) -> SignedStatement:
-    """The signed statement that is the request's body."""
+async def signed_statement(request: Request) -> tuple[Server, SignedStatement]:
+    """The server, and the signed statement that is the request's body (counted against
+    its actor's rate limit)."""
+    server: Server = request.app.state.server
     require_json(request)
-    return take(server, SignedStatement.from_wire(await request.body()), request)
+    return server, take(server, SignedStatement.from_wire(await request.body()), request)
+
+
+async def statement_body(request: Request) -> SignedStatement:
+    """`signed_statement` as a dependency, for routes that also take other parameters."""
+    return (await signed_statement(request))[1]
 
 
 Statement = Annotated[SignedStatement, Depends(statement_body)]
+
+
+def json_response(text: str) -> Response:
+    """A 200 answer whose body is ``text``, already JSON."""
+    return Response(text.encode("utf-8"), media_type="application/json")
 
 
 def parse(server: Server, body: SignedStatementIn, request: Request) -> SignedStatement:
@@ -78,7 +125,7 @@ def parse(server: Server, body: SignedStatementIn, request: Request) -> SignedSt
     return take(server, SignedStatement.from_wire(body.model_dump()), request)
 
 
-@router.post(
+@statement_router.post(
     "/v1/statements",
     response_model=ReceiptModel,
     responses=problems(*STATEMENT_WRITE),
@@ -88,9 +135,10 @@ def parse(server: Server, body: SignedStatementIn, request: Request) -> SignedSt
     "too). `asset.issue` goes to /v1/assets, `access.read` to /v1/reads, `asset.disclose` "
     "to /v1/disclosures and `audit.query` to /v1/audit.",
 )
-async def statements(server: Srv, statement: Statement) -> JSONResponse:
-    receipt = await asyncio.wrap_future(server.domain.submit(statement))
-    return JSONResponse(receipt.to_json())
+async def statements(request: Request) -> Response:
+    server, statement = await signed_statement(request)
+    receipt: Receipt = await asyncio.wrap_future(server.domain.submit(statement))
+    return json_response(receipt.json_text())
 
 
 @router.post(
@@ -109,22 +157,25 @@ async def issue(server: Srv, body: IssueIn, request: Request) -> JSONResponse:
     return JSONResponse(receipt.to_json())
 
 
-def read_json(result: ReadResult) -> dict[str, Any]:
+def read_text(result: ReadResult) -> str:
+    """The `ReadOut` JSON of ``result``, written from its parts: the receipt and the proof
+    as text (`Receipt.json_text`), the entry escaped once as a string, no dict built for
+    what is already bytes."""
     a = result.asset
-    return {
-        "receipt": result.receipt.to_json(),
-        "asset": {
-            "id": a.id, "cls": a.cls, "holder": a.holder, "issuer": a.issuer,
-            "status": a.status, "valid_from": a.valid_from, "valid_until": a.valid_until,
-            "seq": a.seq, "authorized_seq": a.authorized_seq,
-        },
-        "issue_entry": result.issue_entry.decode("utf-8"),
-        "issue_proof": result.issue_proof.to_json() if result.issue_proof else None,
-        "disclosures": result.disclosures,
-    }  # fmt: skip
+    asset = JSON_TEXT.encode({
+        "id": a.id, "cls": a.cls, "holder": a.holder, "issuer": a.issuer, "status": a.status,
+        "valid_from": a.valid_from, "valid_until": a.valid_until, "seq": a.seq,
+        "authorized_seq": a.authorized_seq,
+    })  # fmt: skip
+    proof = result.issue_proof.json_text() if result.issue_proof is not None else "null"
+    return (
+        f'{{"receipt":{result.receipt.json_text()},"asset":{asset},'
+        f'"issue_entry":{JSON_TEXT.encode(result.issue_entry.decode("utf-8"))},'
+        f'"issue_proof":{proof},"disclosures":{JSON_TEXT.encode(result.disclosures)}}}'
+    )
 
 
-@router.post(
+@statement_router.post(
     "/v1/reads",
     response_model=ReadOut,
     responses=problems(*STATEMENT_WRITE),
@@ -134,12 +185,13 @@ def read_json(result: ReadResult) -> dict[str, Any]:
     "released. A refused read is committed as `access.denied`; the 403 (or 409 for a "
     "replay or skewed time) problem carries the reason and that entry's receipt.",
 )
-async def read(server: Srv, statement: Statement) -> JSONResponse:
+async def read(request: Request) -> Response:
+    server, statement = await signed_statement(request)
     # Awaits the commit, then reads the values in the loop (a few SQLite lookups).
-    return JSONResponse(read_json(await server.domain.read_async(statement)))
+    return json_response(read_text(await server.domain.read_async(statement)))
 
 
-@router.post(
+@statement_router.post(
     "/v1/disclosures",
     response_model=ReadOut,
     responses=problems(*STATEMENT_WRITE),
@@ -149,5 +201,6 @@ async def read(server: Srv, statement: Statement) -> JSONResponse:
     "values and salts are released to it, with the issuer's entry and its inclusion proof: "
     "what the holder's wallet puts in a presentation bundle for a counter that is offline.",
 )
-async def disclose(server: Srv, statement: Statement) -> JSONResponse:
-    return JSONResponse(read_json(await server.domain.disclose_async(statement)))
+async def disclose(request: Request) -> Response:
+    server, statement = await signed_statement(request)
+    return json_response(read_text(await server.domain.disclose_async(statement)))
