@@ -408,7 +408,7 @@ class Domain:
 
     def history(self, holder: str, after_seq: int = -1, limit: int = 1000) -> list[AccessRow]:
         """Every read and refused read of a holder's data (the holder's own view)."""
-        store = self.ledger.reader(self.ledger.size(), REPLICA_WAIT)
+        store = self.ledger.reader(None, REPLICA_WAIT)
         return list(store.access(AccessFilter(holder=holder, after_seq=after_seq, limit=limit)))
 
     def record_denied(self, actor: str, what: str, request: bytes, reason: str) -> Receipt:
@@ -421,7 +421,7 @@ class Domain:
         return self._platform(denials.KIND, **fields)
 
     def stats(self) -> dict[str, Any]:
-        return dict(self.ledger.reader(self.ledger.size(), REPLICA_WAIT).counts())
+        return dict(self.ledger.reader(None, REPLICA_WAIT).counts())
 
     def _after(self, receipt: Receipt) -> StateReader:
         """Where to answer a query recorded as ``receipt``: a store that already holds the

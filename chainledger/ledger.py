@@ -386,10 +386,11 @@ class Ledger:
         """The stored witness cosignature lines of the checkpoint of ``size``."""
         return self.store.cosignatures(size)
 
-    def reader(self, size: int, wait: float = 0.0) -> StateReader:
+    def reader(self, size: int | None = None, wait: float = 0.0) -> StateReader:
         """Where to read what the first ``size`` entries left (their entries, Merkle nodes
-        and projections): the replica, if there is one and it holds a checkpoint of at least
-        ``size`` (polled for up to ``wait`` seconds while it catches up), else the primary.
+        and projections; None: all the primary has now): the replica, if there is one and it
+        holds a checkpoint of at least ``size`` (polled for up to ``wait`` seconds while it
+        catches up), else the primary.
 
         A replica lags the primary, and a proof or an entry the replica does not have yet
         must not be answered with "not found" or from a smaller tree: those go to the
@@ -399,6 +400,8 @@ class Ledger:
         replica = self.replica
         if replica is None:
             return self.store
+        if size is None:
+            size = self.size()
         deadline = time.monotonic() + wait
         while True:
             latest = replica.latest_checkpoint()
