@@ -40,8 +40,10 @@ def db_option(f: F) -> F:
     command = click.option(
         "--keys",
         type=click.Path(file_okay=False, path_type=Path),
-        envvar=KEYS_ENV,
-        help=f"PostgreSQL ledgers: the directory of the platform key and secrets (${KEYS_ENV}).",
+        # Not click's envvar: Location.of reads $CHAINLEDGER_KEYS for URLs only, so that a
+        # variable exported for a PostgreSQL ledger does not refuse every SQLite one.
+        help=f"PostgreSQL ledgers: the directory of the platform key and secrets (default:"
+        f" ${KEYS_ENV}).",
     )(command)
     command = click.option(
         "--db",

@@ -98,3 +98,14 @@ def test_an_unreachable_database_is_one_line_without_the_password(
     assert "cannot connect" in lines[0]
     assert "s3cr3t" not in result.output
     assert list(tmp_path.iterdir()) == []  # nothing written, not even a key
+
+
+def test_the_environment_key_directory_does_not_refuse_a_sqlite_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEYS_ENV, str(tmp_path / "keys"))
+    db = tmp_path / "l.db"
+    assert CliRunner().invoke(main, ["init", "--db", str(db)]).exit_code == 0
+    result = CliRunner().invoke(main, ["verify", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "keys").exists()
