@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from chainledger.crypto import SUITES, HashSuite
-from chainledger.encoding import JsonObject, b64decode, b64encode, parse_json_object
+from chainledger.encoding import (
+    MAX_SAFE_INTEGER,
+    JsonObject,
+    b64decode,
+    b64encode,
+    parse_json_object,
+)
 from chainledger.errors import MalformedInput, VerificationError
 from chainledger.merkle import verify_consistency, verify_inclusion
 
@@ -34,8 +40,14 @@ def _load(obj: Mapping[str, Any] | bytes | str, members: tuple[str, ...], what: 
         raise MalformedInput(what, "must have exactly the members " + ", ".join(members))
     for name in members[:-1]:
         value = data[name]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise MalformedInput(what, f"{name} must be a non-negative integer")
+        # A mapping skipped parse_json_object: the same I-JSON range (RFC 7493 section 2.2)
+        # is checked here, or a proof could be taken that cannot be written back.
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not 0 <= value <= MAX_SAFE_INTEGER
+        ):
+            raise MalformedInput(what, f"{name} must be a non-negative integer below 2**53")
     hashes = data["hashes"]
     if not isinstance(hashes, list) or len(hashes) > MAX_PROOF_HASHES:
         raise MalformedInput(what, f"hashes must be a list of at most {MAX_PROOF_HASHES}")

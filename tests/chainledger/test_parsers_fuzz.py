@@ -426,6 +426,22 @@ def test_inclusion_proofs_parse_or_refuse(data: Any) -> None:
         parses_or_refuses(lambda p: p.verify(LEAVES[2], CHECKPOINT.root), proof)
 
 
+@pytest.mark.parametrize(
+    ("parse", "names"),
+    [
+        (InclusionProof.from_json, ("leaf_index", "tree_size")),
+        (ConsistencyProof.from_json, ("first", "second")),
+    ],
+)
+def test_proof_integers_beyond_the_i_json_range_are_refused_from_a_mapping(
+    parse: Any, names: tuple[str, str]
+) -> None:
+    # Found by the fuzzing above: a mapping (not text) skipped the parser's range check, so
+    # a proof with 2**53 was taken and could not be written back (canonical refused it).
+    with pytest.raises(ChainledgerError, match=r"below 2\*\*53"):
+        parse({names[0]: 2**53, names[1]: 2**53, "hashes": []})
+
+
 @FUZZ
 @given(st.one_of(
     texts_from(canonical(CONSISTENCY.to_json())),
