@@ -251,6 +251,12 @@ class Person:
         assert paths <= set(expected), paths - set(expected)
         real = [e for e in self.errors if not e.startswith("Failed to load resource")]
         assert not real, real
+        self.close()
+
+    def close(self) -> None:
+        """Close the context once every running route handler has finished: a handler still
+        fetching when its context closes raises into whichever test runs next."""
+        self.page.unroute_all(behavior="wait")
         self.context.close()
 
 
