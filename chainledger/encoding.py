@@ -35,6 +35,7 @@ __all__ = [
     "canonical",
     "check_json_value",
     "hexdecode",
+    "parse_canonical_object",
     "parse_json_object",
 ]
 
@@ -198,6 +199,32 @@ _DECODER = json.JSONDecoder(
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+#: No duplicate-key hook: `parse_canonical_object` compares bytes instead.
+_PLAIN_DECODER = json.JSONDecoder(
+    parse_constant=_refuse_constant, parse_float=_refuse_float, parse_int=_safe_int
+)
+
+
+def parse_canonical_object(data: bytes) -> JsonObject | None:
+    """The object whose RFC 8785 canonical bytes are exactly ``data``, or None.
+
+    None means ``data`` is not shown to be such bytes by this quick check (it may be
+    invalid, not canonical, or merely unusual: U+0000 escapes, deep nesting); a caller
+    then judges it with `parse_json_object` and `canonical`, which say why. An object
+    returned is in the ledger's data model. The parser runs without the duplicate-key
+    hook: text with a repeated key parses to an object that re-encodes with that key
+    once, so its bytes differ from ``data`` and the answer is None all the same.
+    """
+    if b"\\u0000" in data or data.count(b"{") + data.count(b"[") > MAX_DEPTH:
+        return None
+    try:
+        value = _PLAIN_DECODER.decode(data.decode("utf-8"))
+        # A lone surrogate cannot be encoded, so canonical refuses it (MalformedInput).
+        if isinstance(value, dict) and canonical(value, checked=True) == data:
+            return value
+    except (ValueError, RecursionError):  # MalformedInput and UnicodeDecodeError included
+        pass
+    return None
 
 
 def _all_text_is_unicode(value: Any) -> bool:

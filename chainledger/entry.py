@@ -18,11 +18,28 @@ import re
 from dataclasses import dataclass
 
 from chainledger.clock import check_ts
-from chainledger.encoding import JsonObject, b64decode, b64encode, canonical, parse_json_object
+from chainledger.encoding import (
+    MAX_DEPTH,
+    MAX_SAFE_INTEGER,
+    JsonObject,
+    b64decode,
+    b64encode,
+    canonical,
+    parse_canonical_object,
+    parse_json_object,
+)
 from chainledger.errors import MalformedInput
 from chainledger.statement import SignedStatement
+from chainledger.store.entry_codec import StoredParts, rebuild
 
-__all__ = ["ENTRY_VERSION", "GENESIS_PREV", "Entry", "decode_entry", "encode_entry"]
+__all__ = [
+    "ENTRY_VERSION",
+    "GENESIS_PREV",
+    "Entry",
+    "decode_entry",
+    "decode_parts",
+    "encode_entry",
+]
 
 ENTRY_VERSION = 1
 GENESIS_PREV = "0" * 64
@@ -111,3 +128,29 @@ def decode_entry(data: bytes) -> Entry:
     body = data[data.index(b'"stmt":') + 7 : -_TAIL]
     sig = b64decode(obj["sig"], "entry sig", 64)
     return Entry(seq, obj["ts"], obj["prev"], SignedStatement.trusted(obj["stmt"], body, sig), data)
+
+
+def decode_parts(parts: StoredParts) -> Entry:
+    """`decode_entry` of ``rebuild(parts)``, checking only what the parts leave open.
+
+    The layout around the statement is fixed by `rebuild`: ``prev`` is lowercase hex,
+    ``seq`` a decimal integer, ``sig`` the standard base64 of 64 bytes and ``v`` is 1,
+    all canonical by construction. The statement bytes are embedded verbatim between
+    ``"stmt":`` and ``,"ts":``, so when they are a JSON object that is exactly canonical
+    (RFC 8785), the entry is canonical too, and only ``ts`` and the statement's common
+    fields remain to check. Anything unusual (a statement that does not parse alone or
+    is not canonical, deep nesting, a huge seq) goes to `decode_entry` itself, so the
+    verdict and the refusal are always the general path's; the tests check the two
+    agree on corrupted rows.
+    """
+    data = rebuild(parts)
+    body = parts.body
+    # MAX_DEPTH - 1: inside the entry the statement is one level deeper than alone.
+    if parts.seq > MAX_SAFE_INTEGER or body.count(b"{") + body.count(b"[") >= MAX_DEPTH:
+        return decode_entry(data)
+    stmt = parse_canonical_object(body)
+    if stmt is None:
+        return decode_entry(data)
+    ts = check_ts(parts.ts.decode("ascii"), "entry ts")  # rebuild's ts is ASCII digits
+    statement = SignedStatement.trusted(stmt, body, parts.sig)
+    return Entry(parts.seq, ts, parts.prev.hex(), statement, data)

@@ -159,9 +159,9 @@ class _Handler:
     def decode(self, payload: bytes) -> bytes:
         # Imported here: a worker that only checks signatures starts faster without them.
         from chainledger.crypto import SUITES
-        from chainledger.entry import decode_entry
+        from chainledger.entry import decode_entry, decode_parts
         from chainledger.errors import ChainledgerError
-        from chainledger.store.entry_codec import decode_stored
+        from chainledger.store.entry_codec import unpack_stored
 
         n = payload[0]
         suite = SUITES[payload[1 : 1 + n].decode("ascii")]
@@ -171,10 +171,13 @@ class _Handler:
         for _ in range(count):
             row_seq, size = _JOB.unpack_from(payload, off)
             off += _JOB.size
-            data = decode_stored(payload[off : off + size])
+            stored = payload[off : off + size]
             off += size
             try:
-                entry = decode_entry(data)
+                # The compact form's fixed layout needs only its statement checked; any
+                # other row (raw JSON, say, as an attacker might write) gets the full check.
+                parts = unpack_stored(stored)
+                entry = decode_entry(stored) if parts is None else decode_parts(parts)
             except ChainledgerError as exc:
                 why = str(exc).encode()
                 out += [b"\x01", _U32.pack(len(why)), why]
@@ -183,7 +186,7 @@ class _Handler:
             self.decoded[row_seq] = (st.body, st.sig)
             out += [
                 DECODED.pack(
-                    0, entry.seq, suite.leaf(data), bytes.fromhex(entry.prev), st.sig,
+                    0, entry.seq, suite.leaf(entry.data), bytes.fromhex(entry.prev), st.sig,
                     entry.ts.encode("ascii"), len(st.body),
                 ),
                 st.body,

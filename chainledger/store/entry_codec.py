@@ -26,8 +26,16 @@ import functools
 import struct
 import time
 import zlib
+from typing import NamedTuple
 
-__all__ = ["decode_stored", "encode_stored", "pack_statement"]
+__all__ = [
+    "StoredParts",
+    "decode_stored",
+    "encode_stored",
+    "pack_statement",
+    "rebuild",
+    "unpack_stored",
+]
 
 _V2 = 2
 _RAW, _DEFLATED = 0, 1
@@ -117,19 +125,43 @@ def encode_stored(data: bytes, packed_statement: bytes | None = None) -> bytes:
     return stored if decode_stored(stored) == data else data
 
 
-def decode_stored(stored: bytes) -> bytes:
-    """Canonical bytes back from the stored form (or the row as it is; see above)."""
+class StoredParts(NamedTuple):
+    """A version-2 row's fields: the entry's canonical bytes are exactly `rebuild` of them."""
+
+    prev: bytes  # 32 raw bytes
+    seq: int
+    sig: bytes  # 64 raw bytes
+    ts: bytes  # the 24-character timestamp (or longer for a corrupt, out-of-range time)
+    body: bytes  # the statement's bytes (canonical if the row is intact; not checked here)
+
+
+def unpack_stored(stored: bytes) -> StoredParts | None:
+    """The fields of a version-2 row, or None for any other row or one that fails to
+    unpack (`decode_stored` then returns it as it is)."""
     if stored[:1] != bytes([_V2]) or len(stored) < _HEAD.size + _SEQ.size + 1:
-        return stored
+        return None
     try:
         _, prev, sig, ms = _HEAD.unpack_from(stored)
         (seq,) = _SEQ.unpack_from(stored, _HEAD.size)
         body = _unpack_statement(stored[_HEAD.size + _SEQ.size :])
-    except (ValueError, struct.error, zlib.error):
-        return stored
+        ts = _ts(ms)  # a corrupt time can be beyond what gmtime takes
+    except (ValueError, struct.error, zlib.error, OverflowError, OSError):
+        return None
+    return StoredParts(prev, seq, sig, ts, body)
+
+
+def rebuild(parts: StoredParts) -> bytes:
+    """The entry bytes the parts spell (`chainledger.entry.encode_entry`'s layout)."""
     return b"".join(
         (
-            b'{"prev":"', prev.hex().encode(), b'","seq":', str(seq).encode(), b',"sig":"',
-            base64.b64encode(sig), b'","stmt":', body, b',"ts":"', _ts(ms), b'","v":1}',
+            b'{"prev":"', parts.prev.hex().encode(), b'","seq":', str(parts.seq).encode(),
+            b',"sig":"', base64.b64encode(parts.sig), b'","stmt":', parts.body, b',"ts":"',
+            parts.ts, b'","v":1}',
         )
     )  # fmt: skip
+
+
+def decode_stored(stored: bytes) -> bytes:
+    """Canonical bytes back from the stored form (or the row as it is; see above)."""
+    parts = unpack_stored(stored)
+    return stored if parts is None else rebuild(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainledger.crypto import generate_key, public_key_bytes
+from chainledger.entry import Entry, decode_entry, decode_parts
+from chainledger.errors import ChainledgerError
 from chainledger.ledger import Ledger
 from chainledger.sigcheck import SignatureChecker, check_all
-from chainledger.store.entry_codec import decode_stored, encode_stored, pack_statement
+from chainledger.store.entry_codec import (
+    decode_stored,
+    encode_stored,
+    pack_statement,
+    unpack_stored,
+)
 
 
 def jobs(n: int, bad: set[int]) -> list[tuple[bytes, bytes, bytes]]:
@@ -178,3 +186,100 @@ def test_a_weak_key_cannot_be_registered(tmp_path: Path) -> None:
         assert d.ledger.size() == size
     finally:
         d.close()
+
+
+# --- verify's quick decode of compact rows (decode_parts) against the general path -------
+
+
+def _outcome(decode: Callable[[], Entry]) -> tuple[object, ...]:
+    """What a decode gives: the entry's fields, or the refusal's type and message."""
+    try:
+        e = decode()
+    except ChainledgerError as exc:
+        return ("refused", type(exc).__name__, str(exc))
+    return ("entry", e.seq, e.ts, e.prev, e.statement.stmt, e.statement.body, e.statement.sig,
+            e.data)  # fmt: skip
+
+
+def _agree(row: bytes) -> tuple[object, ...]:
+    """decode_parts on a compact row says exactly what decode_entry says of its bytes."""
+    parts = unpack_stored(row)
+    assert parts is not None
+    general = _outcome(lambda: decode_entry(decode_stored(row)))
+    assert _outcome(lambda: decode_parts(parts)) == general
+    return general
+
+
+def _with_body(row: bytes, body: bytes) -> bytes:
+    """``row`` with its statement bytes replaced (packed as the codec packs them)."""
+    return row[:_ROW_HEAD] + pack_statement(body)
+
+
+_ROW_HEAD = 1 + 32 + 64 + 8 + 8  # version, prev, sig, ms, seq
+
+
+def test_quick_decode_gives_the_same_entries(
+    entries: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for data in entries:
+        assert _agree(encode_stored(data))[0] == "entry"
+    # and it is quick: an intact row never takes the general path
+    import chainledger.entry
+
+    monkeypatch.setattr(chainledger.entry, "decode_entry", None)
+    for data in entries:
+        parts = unpack_stored(encode_stored(data))
+        assert parts is not None
+        assert decode_parts(parts).data == data
+
+
+_BODIES = [
+    # a duplicate key
+    b'{"actor":"p_aaaaaaaaaaaaaaaa","kind":"note","kind":"note",'
+    b'"nonce":"AAAAAAAAAAAAAAAAAAAAAA==","text":"x","ts":"2026-11-26T13:45:00.123Z"}',
+    b'{ "actor":"p_aaaaaaaaaaaaaaaa"}',  # whitespace
+    b'{"b":1,"a":2}',  # unsorted
+    b'{"a":"\\u00e9"}',  # needless escape
+    b'{"a":"\\u0000"}',  # NUL
+    b'{"a":"\\ud800"}',  # lone surrogate
+    b'{"a":1.5}',  # float
+    b'{"a":9007199254740993}',  # beyond 2**53
+    b'{"a":NaN}',
+    b"[1,2]",
+    b'"text"',
+    b"",
+    b"\xff\xfe",
+    b'{"a":1},"x":{"b":2}',  # extra members once spliced into the entry
+    b'{"a":1},"stmt":{"b":2}',  # a second stmt once spliced
+    b"{" * 40 + b"}" * 40,
+    b'{"a":' + b"[" * 31 + b"]" * 31 + b"}",  # at the depth limit alone, beyond it inside
+]
+
+
+@pytest.mark.parametrize("body", _BODIES)
+def test_quick_decode_refuses_what_the_general_path_refuses(
+    entries: list[bytes], body: bytes
+) -> None:
+    assert _agree(_with_body(encode_stored(entries[0]), body))[0] == "refused"
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_quick_decode_agrees_on_corrupted_rows(entries: list[bytes], data: st.DataObject) -> None:
+    row = bytearray(encode_stored(data.draw(st.sampled_from(entries))))
+    parts = unpack_stored(bytes(row))
+    assert parts is not None
+    body = bytearray(parts.body)
+    for _ in range(data.draw(st.integers(1, 3))):
+        where = data.draw(st.integers(0, max(len(body) - 1, 0)))
+        how = data.draw(st.sampled_from(["flip", "insert", "delete"]))
+        if how == "flip" and body:
+            body[where] ^= data.draw(st.integers(1, 255))
+        elif how == "insert":
+            body[where:where] = data.draw(st.binary(min_size=1, max_size=4))
+        elif body:
+            del body[where]
+    head = bytearray(row[:_ROW_HEAD])
+    if data.draw(st.booleans()):  # the time and seq fields too: any u64
+        head[97:113] = data.draw(st.binary(min_size=16, max_size=16))
+    _agree(bytes(head) + pack_statement(bytes(body)))
