@@ -35,7 +35,10 @@ __all__ = [
 
 NONCE_BYTES = 16
 #: Statements are small; anything bigger is refused before it is hashed or stored.
-MAX_STATEMENT_BYTES = 64 * 1024
+#: 64 KiB less 256 bytes: an entry wraps its statement in at most 241 more bytes (seq up to
+#: 2**53 - 1), and every entry must fit a tlog-tiles entry bundle, whose 16-bit length
+#: prefix caps an entry at 65,535 bytes (C2SP tlog-tiles, "Log entries").
+MAX_STATEMENT_BYTES = 64 * 1024 - 256
 COMMON_FIELDS = ("kind", "actor", "ts", "nonce")
 
 _KIND = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")

@@ -231,6 +231,15 @@ def test_statement_of_max_size_is_accepted() -> None:
     assert len(signed.body) == MAX_STATEMENT_BYTES
 
 
+def test_an_entry_of_the_largest_statement_fits_a_tile_bundle() -> None:
+    from chainledger.tiles import MAX_ENTRY_BYTES
+
+    signed = SignedStatement.create(_sized_statement(MAX_STATEMENT_BYTES), bytes(64))
+    data = encode_entry(MAX_SAFE_INTEGER, "2026-11-26T13:45:00.123Z", "f" * 64, signed)
+    assert len(data) <= MAX_ENTRY_BYTES == 65535
+    assert MAX_ENTRY_BYTES - len(data) < 32  # the cap is not needlessly low either
+
+
 def test_from_wire_refuses_oversize_statement() -> None:
     stmt = _sized_statement(MAX_STATEMENT_BYTES + 1)
     wire = {"stmt": stmt, "sig": b64encode(bytes(64))}

@@ -185,6 +185,14 @@ def test_strict_json_parsing_agrees_with_python(lib: Watched) -> None:
 
 # --- statements and signatures -------------------------------------------------------------
 
+
+def test_the_browser_caps_statements_where_the_ledger_does(lib: Watched) -> None:
+    from chainledger.statement import MAX_STATEMENT_BYTES
+
+    got = run(lib, f'return (await import("{JS}statement.js")).MAX_STATEMENT_BYTES;', None)
+    assert got == MAX_STATEMENT_BYTES
+
+
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 PKCS8 = KEY.private_bytes(
     serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

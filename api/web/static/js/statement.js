@@ -7,7 +7,7 @@ import { checkTs } from "./clock.js";
 import { MalformedInput, SchemaError } from "./errors.js";
 
 export const NONCE_BYTES = 16;
-export const MAX_STATEMENT_BYTES = 64 * 1024;
+export const MAX_STATEMENT_BYTES = 64 * 1024 - 256; // an entry must fit a tile bundle (chainledger/statement.py)
 export const COMMON_FIELDS = ["kind", "actor", "ts", "nonce"];
 
 const KIND = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
