@@ -22,11 +22,13 @@ from chainledger.errors import (
     ChainledgerError,
     Conflict,
     InvalidChallenge,
+    LedgerCorrupt,
     MalformedInput,
     NotAllowed,
     NotFound,
     Overloaded,
     SchemaError,
+    StoreUnavailable,
     VerificationError,
 )
 from chainledger.receipt import Receipt
@@ -79,8 +81,12 @@ STATUS_OF: list[tuple[type[ChainledgerError], int, str]] = [
     (Refused, 403, "Refused"),
     (UnknownActor, 401, "Unknown party"),
     (BadSignature, 401, "Bad signature"),
+    # Stored data failing its check is the server's fault, not a caller's failed proof:
+    # before VerificationError, its base.
+    (LedgerCorrupt, 500, "Stored ledger data fails its check"),
     (VerificationError, 401, "Verification failed"),
     (Overloaded, 503, "Sequencer busy"),
+    (StoreUnavailable, 503, "Store unavailable"),
     (Conflict, 409, "Conflict"),  # replays and clock skew too
     (NotAllowed, 403, "Not allowed"),
     (NotFound, 404, "Not found"),
@@ -142,10 +148,22 @@ def from_error(exc: ChainledgerError) -> JSONResponse:
                 extra["reason"] = exc.reason
                 if exc.receipt is not None:
                     extra["receipt"] = exc.receipt.to_json()
-            retry = exc.retry_after if isinstance(exc, Overloaded) else None
-            return problem(status, code, title, str(exc), retry_after=retry, **extra)
+            # StoreUnavailable is logged by the store, with the database's name (which a
+            # client is not told).
+            detail = _corrupt(exc, extra) if isinstance(exc, LedgerCorrupt) else str(exc)
+            retry = exc.retry_after if isinstance(exc, Overloaded | StoreUnavailable) else None
+            return problem(status, code, title, detail, retry_after=retry, **extra)
     log.error("unmapped chainledger error %s", type(exc).__name__)
     return problem(500, "internal", "Internal error", "the server could not complete the request")
+
+
+def _corrupt(exc: LedgerCorrupt, extra: dict[str, Any]) -> str:
+    """Log (ERROR) stored data that fails its check and say so: the seq and what failed
+    (never a stored value: `LedgerCorrupt` messages quote none), and what the operator
+    does next. ``seq`` goes into the problem as an extension member."""
+    log.error("stored ledger data fails its check: %s; run `chainledger verify`", exc)
+    extra["seq"] = exc.seq
+    return f"{exc}; an operator should run `chainledger verify` on this ledger"
 
 
 def _validation_detail(exc: RequestValidationError) -> tuple[int, str, str]:

@@ -26,6 +26,7 @@ __all__ = [
     "Overloaded",
     "Replay",
     "SchemaError",
+    "StoreUnavailable",
     "VerificationError",
 ]
 
@@ -107,6 +108,25 @@ class Overloaded(ChainledgerError):
         self.retry_after = retry_after
 
 
+class StoreUnavailable(ChainledgerError):
+    """The database could not be reached, or the connection to it was lost during the
+    operation (a server restart, a terminated backend, a network cut): an operational
+    failure, not the caller's, that is expected to pass; retry after ``retry_after``
+    seconds.
+
+    Nothing half-done remains: an open transaction was rolled back by the server. A write
+    whose COMMIT was lost in flight may have been committed, whole: retrying the same
+    signed statement then meets `Replay` (its nonce is on the ledger), never a second copy.
+    The message names neither the database nor any value.
+    """
+
+    code = "store_unavailable"
+
+    def __init__(self, retry_after: float = 1.0) -> None:
+        super().__init__(f"the ledger's database is unreachable; retry after {retry_after:g} s")
+        self.retry_after = retry_after
+
+
 # --- verification failed: evidence of tampering or of a lying server -----------------------
 
 
@@ -121,10 +141,14 @@ class BadSignature(VerificationError):
 
 
 class LedgerCorrupt(VerificationError):
-    """`verify` found the first entry (or checkpoint) that does not hold.
+    """Stored ledger data that does not hold: the first bad entry (or checkpoint) that
+    `verify` found, or what a read found while checking what it serves (an entry that no
+    longer hashes to its stored leaf, a missing Merkle node). Not the caller's fault:
+    the operator runs ``chainledger verify`` for the whole story.
 
     ``seq`` is the first bad sequence number (None when the fault is not tied
-    to one entry, e.g. a bad key file), ``what`` says what failed.
+    to one entry, e.g. a bad key file), ``what`` says what failed, never quoting a
+    stored value.
     """
 
     code = "ledger_corrupt"

@@ -95,6 +95,13 @@ def read_genesis(store: Store) -> Genesis:
     return Genesis(origin, suite(suite_name), key)
 
 
+def _text(seq: int, data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LedgerCorrupt(seq, "the stored entry does not decode") from None
+
+
 class Ledger:
     """One open ledger. Thread-safe; close it when done."""
 
@@ -422,6 +429,28 @@ class Ledger:
         size = self.size()
         end = size if end is None else min(end, size)
         return self.reader(end).entries(start, end)
+
+    def entry_texts(self, start: int, end: int | None = None) -> list[tuple[int, str]]:
+        """`entries` as text, for serving them as JSON strings.
+
+        `LedgerCorrupt` naming the first entry whose stored row does not read back as text
+        (a compact row that no longer unpacks comes back as stored, binary); its message
+        never quotes the row. Nothing more is checked: a row edited, moved or deleted but
+        still text is served as stored, so that a client's checks (signature, chain link,
+        inclusion proof) catch it and keep it as evidence.
+        """
+        return [(seq, _text(seq, data)) for seq, data in self.entries(start, end)]
+
+    def entry_text(self, seq: int) -> str:
+        """`entry` as text, as `entry_texts` reads it; `LedgerCorrupt` if its row is gone
+        though the ledger is larger (`NotFound` past the end)."""
+        size = self.size()
+        data = self.reader(seq + 1).entry(seq) if 0 <= seq < size else None
+        if data is None:
+            if 0 <= seq < size:
+                raise LedgerCorrupt(seq, "the stored entry is missing")
+            raise NotFound(f"no entry {seq}")
+        return _text(seq, data)
 
     def _tree_size(self, size: int | None) -> int:
         current = self.size()

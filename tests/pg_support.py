@@ -13,11 +13,20 @@ column that forgot ``COLLATE "C"`` sorts differently from SQLite, and a test see
 
 Missing binaries are an error with what to install, never a skip: `scripts/test` installs
 Debian's ``postgresql`` package when they are missing.
+
+A run killed by a signal never stops its clusters. So each cluster directory (name prefix
+`PREFIX`, in the temporary directory) holds an `OWNER_FILE` naming the process that
+started it (its pid and start time, so a reused pid does not count), and every
+`start_cluster` first sweeps (`sweep_orphans`): a directory of ours whose owner is gone
+is stopped (``pg_ctl stop -m immediate``) and removed. Nothing else is ever touched: not
+a directory without a readable owner file, not one whose owner lives, not one whose
+server will not stop.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import pwd
 import re
@@ -32,10 +41,21 @@ from pathlib import Path
 
 import psycopg
 
-__all__ = ["PgCluster", "find_bindir", "release_together", "run_together", "start_cluster"]
+__all__ = [
+    "PgCluster",
+    "find_bindir",
+    "release_together",
+    "run_together",
+    "start_cluster",
+    "sweep_orphans",
+]
 
 BIN_GLOB = "/usr/lib/postgresql/*/bin/initdb"
 SUPERUSER = "postgres"
+#: The name prefix of every cluster directory this helper makes (standbys included).
+PREFIX = "chainledger-pg-"
+#: In a cluster directory: {"pid": ..., "start": ..., "bindir": ...} of its owner process.
+OWNER_FILE = "chainledger-owner.json"
 
 
 class PostgresMissing(RuntimeError):
@@ -55,6 +75,82 @@ def find_bindir() -> Path:
             "them; install Debian's package (apt-get install postgresql), as scripts/test does"
         )
     return max(found)[1]
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot, from /proc), or None if
+    there is no such process (or no /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22; the command name (field 2) may hold spaces and parentheses.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _make_root(kind: str, bindir: Path) -> Path:
+    """A new cluster directory, its owner file (this process) written before anything
+    else goes in it, so that a sweep never finds one of ours without an owner for long."""
+    root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}"))
+    owner = {"pid": os.getpid(), "start": _process_start(os.getpid()), "bindir": str(bindir)}
+    (root / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
+    return root
+
+
+def _orphaned(root: Path) -> Path | None:
+    """The bindir recorded in ``root``'s owner file if ``root`` is one of ours whose owner
+    process is gone; None if it is not ours (no readable owner file) or its owner lives."""
+    try:
+        owner = json.loads((root / OWNER_FILE).read_text(encoding="utf-8"))
+        pid, start, bindir = int(owner["pid"]), owner["start"], Path(owner["bindir"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return None if _alive(pid, start) else bindir
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    """Whether process ``pid`` runs and is the one that started at ``start`` (not a later
+    process given the same pid)."""
+    if Path("/proc/self/stat").exists():
+        now = _process_start(pid)
+        return now is not None and (start is None or now == start)
+    try:  # no /proc: the kernel still knows whether the pid is taken
+        os.kill(pid, 0)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def sweep_orphans(tmp: Path | None = None) -> list[Path]:
+    """Stop and remove every cluster directory of ours (`PREFIX`, with an `OWNER_FILE`)
+    in ``tmp`` (default: the temporary directory) whose owner process is gone; return
+    those removed. A server that does not stop keeps its directory (nothing is deleted
+    under a running server)."""
+    removed: list[Path] = []
+    for root in sorted(Path(tmp or tempfile.gettempdir()).glob(f"{PREFIX}*")):
+        if not root.is_dir() or root.is_symlink():
+            continue
+        bindir = _orphaned(root)
+        if bindir is None:
+            continue
+        data = root / "data"
+        if (data / "postmaster.pid").exists():
+            as_user = ["runuser", "-u", SUPERUSER, "--"] if os.geteuid() == 0 else []
+            stop = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "stop", "-m", "immediate"]
+            subprocess.run([*stop, "-w"], capture_output=True, timeout=120, check=False)
+            status = subprocess.run(
+                [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "status"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            if status.returncode == 0:  # still running: leave it alone
+                continue
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed
 
 
 def _free_port() -> int:
@@ -108,7 +204,7 @@ class PgCluster:
     def start_standby(self) -> PgCluster:
         """A hot standby of this cluster (``pg_basebackup -R``: streaming replication), on
         its own port, read-only; `stop` it like a cluster."""
-        root = Path(tempfile.mkdtemp(prefix="chainledger-pg-standby-"))
+        root = _make_root("standby-", self.bindir)
         if self._as_user:
             pw = pwd.getpwnam(SUPERUSER)
             os.chown(root, pw.pw_uid, pw.pw_gid)
@@ -167,9 +263,11 @@ def _start(cluster: PgCluster) -> None:
 
 
 def start_cluster() -> PgCluster:
-    """initdb + pg_ctl start in a new temporary directory; see the module docstring."""
+    """initdb + pg_ctl start in a new temporary directory, after `sweep_orphans`; see the
+    module docstring."""
     bindir = find_bindir()
-    root = Path(tempfile.mkdtemp(prefix="chainledger-pg-"))
+    sweep_orphans()
+    root = _make_root("", bindir)
     as_user: list[str] = []
     if os.geteuid() == 0:
         try:

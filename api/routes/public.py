@@ -19,6 +19,7 @@ from api.models import (
     Stats,
 )
 from api.responses import PUBLIC, problems
+from api.server import Server
 from chainledger.encoding import b64encode
 from chainledger.errors import InvalidChallenge, NotFound
 from chainledger.store.base import PartyRow
@@ -102,7 +103,7 @@ def party(server: Srv, party_id: str) -> dict[str, Any]:
         row = store.party(party_id)
         if row is None:
             raise NotFound("no such party")
-        return _party_json(store, row)
+        return _party_json(server, row)
 
 
 @router.get(
@@ -116,13 +117,16 @@ def parties(
 ) -> list[dict[str, Any]]:
     store = server.domain.store
     with store.reading():
-        return [_party_json(store, row) for row in store.parties(role)]
+        return [_party_json(server, row) for row in store.parties(role)]
 
 
-def _party_json(store: Any, row: PartyRow) -> dict[str, Any]:
+def _party_json(server: Server, row: PartyRow) -> dict[str, Any]:
+    """A party's JSON, with the entry of each of its keys (`Ledger.entry_text`: a row that
+    does not read back as text is `LedgerCorrupt`, naming its seq)."""
+    ledger = server.domain.ledger
     keys = [
-        {"seq": seq, "public_key": b64encode(key), "entry": bytes(store.entry(seq)).decode()}
-        for seq, key in store.party_keys(row.id)
+        {"seq": seq, "public_key": b64encode(key), "entry": ledger.entry_text(seq)}
+        for seq, key in server.domain.store.party_keys(row.id)
     ]
     return {
         "id": row.id,

@@ -35,6 +35,7 @@ from api.responses import STATEMENT_WRITE, WRITE, problems
 from api.server import Server
 from chainledger.domain import ReadResult
 from chainledger.encoding import parse_json_object
+from chainledger.errors import LedgerCorrupt
 from chainledger.receipt import JSON_TEXT, Receipt
 from chainledger.statement import SignedStatement
 
@@ -168,9 +169,15 @@ def read_text(result: ReadResult) -> str:
         "authorized_seq": a.authorized_seq,
     })  # fmt: skip
     proof = result.issue_proof.json_text() if result.issue_proof is not None else "null"
+    try:
+        issue_entry = result.issue_entry.decode("utf-8")
+    except UnicodeDecodeError:
+        # A stored row that no longer unpacks (as `Ledger.entry_texts`). One that decodes
+        # but was edited is served: the counter's check of ``issue_proof`` catches it.
+        raise LedgerCorrupt(a.seq, "the stored entry does not decode") from None
     return (
         f'{{"receipt":{result.receipt.json_text()},"asset":{asset},'
-        f'"issue_entry":{JSON_TEXT.encode(result.issue_entry.decode("utf-8"))},'
+        f'"issue_entry":{JSON_TEXT.encode(issue_entry)},'
         f'"issue_proof":{proof},"disclosures":{JSON_TEXT.encode(result.disclosures)}}}'
     )
 

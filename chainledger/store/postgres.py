@@ -34,6 +34,7 @@ from chainledger.store.postgres_connection import (
     PgConnection,
     PooledConnection,
     advisory_key,
+    borrow,
     connect,
     describe,
     end_transaction,
@@ -195,9 +196,13 @@ class PostgresStore(_PgReads):
     def _transaction(self, begin: str) -> Iterator[tuple[PgConnection, Cursor]]:
         """A pooled connection that ``begin`` put in a transaction, current for this thread
         until the block ends: committed on normal exit, else rolled back. Yields it and the
-        cursor of ``begin`` (its last statement's rows)."""
+        cursor of ``begin`` (its last statement's rows).
+
+        A connection lost at any point (``begin``, the block, COMMIT) is `StoreUnavailable`
+        (`borrow`): the server rolled the transaction back, or, if only COMMIT's answer was
+        lost, committed all of it; never part of it."""
         self._no_transaction()
-        with self._pool.connection() as raw:
+        with borrow(self._pool) as raw:
             try:
                 cur = raw.execute(begin)
                 while cur.nextset():

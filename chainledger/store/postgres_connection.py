@@ -9,12 +9,19 @@
 * `PooledConnection` runs each statement on a connection borrowed from the pool for that
   statement alone (autocommit): what a store method outside `reading`/`write` uses.
 * `describe` names a database without its password, for every message.
+* `borrow` lends a pool's connection and turns a lost connection (the server restarted,
+  our backend was terminated, the network cut, no connection in time) into
+  `StoreUnavailable`, after which every pool of this process drops its dead connections:
+  the next request gets a live one. No psycopg type leaves the store package.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
+import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -22,9 +29,9 @@ import psycopg
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from chainledger.errors import MalformedInput, NotFound
+from chainledger.errors import MalformedInput, NotFound, StoreUnavailable
 from chainledger.store.sqlite_projections import SqlCursor
 
 __all__ = [
@@ -32,11 +39,14 @@ __all__ = [
     "PgConnection",
     "PooledConnection",
     "advisory_key",
+    "borrow",
     "connect",
+    "connection_lost",
     "describe",
     "end_transaction",
     "make_pool",
     "pg_sql",
+    "recover_pools",
 ]
 
 #: The PostgreSQL schema (namespace) holding a ledger's tables.
@@ -47,6 +57,20 @@ CONNECT_TIMEOUT = 10
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 Cursor = psycopg.Cursor[tuple[Any, ...]]
+
+#: Seconds a client is told to wait before retrying after a lost connection.
+RETRY_AFTER = 1.0
+#: SQLSTATEs of a session the server ended: admin_shutdown (``pg_terminate_backend``, a
+#: fast shutdown), crash_shutdown, cannot_connect_now (starting up or shutting down),
+#: idle_session_timeout. Class 08 (connection exception) counts whole.
+_SESSION_ENDED = frozenset({"57P01", "57P02", "57P03", "57P05"})
+
+log = logging.getLogger("chainledger.store")
+
+#: Every pool `make_pool` opened in this process, with its database's `describe` (weakly:
+#: a closed store's pool goes).
+_pools: weakref.WeakKeyDictionary[ConnectionPool[Conn], str] = weakref.WeakKeyDictionary()
+_pools_lock = threading.Lock()
 
 
 def advisory_key(name: str) -> int:
@@ -125,10 +149,15 @@ def connect(url: str, *, durable: bool = True) -> Conn:
 
 
 def make_pool(url: str, size: int, *, durable: bool = True) -> ConnectionPool[Conn]:
-    """A pool of at most ``size`` autocommit connections, opened with one."""
+    """A pool of at most ``size`` autocommit connections, opened with one.
+
+    Connections are not tested when lent (that would cost a round trip per statement):
+    `borrow` notices a dead one by its failure and then has every pool sweep its idle
+    connections (`recover_pools`).
+    """
     if size < 1:
         raise ValueError("pool size must be at least 1")
-    return ConnectionPool(
+    pool: ConnectionPool[Conn] = ConnectionPool(
         url,
         kwargs=_connect_kwargs(url),
         min_size=1,
@@ -138,6 +167,69 @@ def make_pool(url: str, size: int, *, durable: bool = True) -> ConnectionPool[Co
         name="chainledger",
         timeout=60.0,
     )
+    with _pools_lock:
+        _pools[pool] = describe(url)
+    return pool
+
+
+def connection_lost(exc: BaseException, conn: Conn | None = None) -> bool:
+    """Whether ``exc`` (raised on ``conn``, if it was had) means the connection to the
+    server is gone, or none could be had in time: a reason to answer "unavailable, retry".
+
+    Not a failed statement on a live connection, though psycopg files some of those as
+    `OperationalError` too: a serialization failure or deadlock (SQLSTATE class 40, which
+    the write lock prevents and nothing retries), a cancelled or timed-out query, or an
+    aborted pipeline; those stay what they are.
+    """
+    if isinstance(exc, PoolTimeout | PoolClosed):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    if state is not None:
+        return state.startswith("08") or state in _SESSION_ENDED
+    if isinstance(exc, psycopg.errors.PipelineAborted):
+        return False
+    # No SQLSTATE: libpq's own report (EOF from the server, a closed socket).
+    return conn is None or conn.broken or conn.closed
+
+
+def recover_pools() -> None:
+    """Have every open pool of this process test its idle connections now, discarding
+    the dead ones (replacements are opened in the background): after a server restart
+    or a mass ``pg_terminate_backend``, the next request gets a live connection instead
+    of the next dead one. Connections lent out meanwhile are judged when they fail."""
+    with _pools_lock:
+        pools = [p for p in _pools if not p.closed]
+    for pool in pools:
+        try:
+            pool.check()
+        except Exception:  # a pool closing meanwhile: nothing to recover there
+            log.debug("pool check failed", exc_info=True)
+
+
+@contextlib.contextmanager
+def borrow(pool: ConnectionPool[Conn]) -> Iterator[Conn]:
+    """A connection of ``pool`` for the block, given back after it (the pool discards a
+    broken one).
+
+    A lost connection, during the block or while waiting for one, raises
+    `StoreUnavailable` (psycopg's error is logged, with the database but no password,
+    never passed on) after `recover_pools`. Any other error passes unchanged.
+    """
+    raw: Conn | None = None
+    try:
+        with pool.connection() as raw:
+            yield raw
+    except psycopg.OperationalError as exc:
+        if not connection_lost(exc, raw):
+            raise
+        with _pools_lock:
+            where = _pools.get(pool, "PostgreSQL")
+        log.error("lost the connection to %s: %s", where, _one_line(exc))
+        if not isinstance(exc, PoolClosed):
+            recover_pools()
+        raise StoreUnavailable(RETRY_AFTER) from None
 
 
 def end_transaction(conn: Conn, *, commit: bool = False) -> None:
@@ -211,7 +303,8 @@ class _Rows:
 
 class PooledConnection:
     """`SqlConnection` whose every statement is one autocommit statement on a connection
-    borrowed from the pool for just that statement (its rows fetched before returning it)."""
+    borrowed from the pool for just that statement (its rows fetched before returning it).
+    A lost connection is `StoreUnavailable` (see `borrow`)."""
 
     __slots__ = ("pool",)
 
@@ -219,12 +312,12 @@ class PooledConnection:
         self.pool = pool
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> SqlCursor:
-        with self.pool.connection() as raw:
+        with borrow(self.pool) as raw:
             cur = PgConnection(raw).execute(sql, parameters)
             rows = cur.fetchall() if cur.description is not None else []
             return _Rows(rows, cur.rowcount)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> SqlCursor:
-        with self.pool.connection() as raw:
+        with borrow(self.pool) as raw:
             cur = PgConnection(raw).executemany(sql, parameters)
             return _Rows([], cur.rowcount)

@@ -347,14 +347,15 @@ CASES: dict[str, Case] = {
         (1, CORRUPT + r"seq {seq}: "),
         SERVES,
         [
-            # Broken: the server cannot decode the row either and answers 500 for the page
-            # that holds it; the monitor names the entries its signed checkpoint promised
-            # and it did not get (exit 2: from outside, a broken row and a server fault
-            # look alike). Not narrowed down to the seq: a 500 also drops the connection.
+            # Broken: the server cannot decode the row either and answers the problem
+            # ledger_corrupt (500) naming it for the page that holds it; the monitor names
+            # the entries its signed checkpoint promised and it did not get (exit 2: from
+            # outside, a broken row and a server fault look alike).
             (
                 2,
                 r"^wallet: error: the server cannot serve the entries {w.seen} to {last}, "
-                r"which its signed checkpoint of size {w.size} covers \(500 internal",
+                r"which its signed checkpoint of size {w.size} covers \(500 ledger_corrupt: "
+                r"seq {seq}: the stored entry does not decode",
             ),
             # Other bytes: served, and the monitor names the entry.
             (1, ATTACK + r"entry {seq}\b"),
