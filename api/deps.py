@@ -93,10 +93,14 @@ async def signed_caller(request: Request, server: Srv) -> PartyRow:
     return party
 
 
-async def record_refusal(request: Request, server: Server, party: str, reason: str) -> Receipt:
+async def record_refusal(
+    request: Request, server: Server, party: str, reason: str
+) -> Receipt | None:
     """Record the refusal of ``party``'s signed request (authenticated: its signature
     verified) as a ``request.denied`` entry: the party, the method and route template
-    (never a path with values), the SHA-256 of its signature header, ``reason``."""
+    (never a path with values), the SHA-256 of its signature header, ``reason``.
+    None: this request was already recorded as refused for ``reason`` (once is enough:
+    see `chainledger.domain.Domain.record_denied`)."""
     route = getattr(request.scope.get("route"), "path", "?")
     attempt = request.headers.get("signature", "").encode("latin-1", "replace")
     return await run_in_threadpool(

@@ -28,7 +28,7 @@ from chainledger.clock import Clock, system_clock
 from chainledger.crypto import Rand, system_rand
 from chainledger.encoding import b64decode, b64encode
 from chainledger.entry import decode_entry
-from chainledger.errors import MalformedInput, NotFound, SchemaError
+from chainledger.errors import MalformedInput, NotFound, Replay, SchemaError
 from chainledger.ledger import DEFAULT_ORIGIN, Ledger
 from chainledger.location import Location, secrets_path
 from chainledger.parties import Registration, binding_hash, register_fields
@@ -411,14 +411,26 @@ class Domain:
         store = self.ledger.reader(None, REPLICA_WAIT)
         return list(store.access(AccessFilter(holder=holder, after_seq=after_seq, limit=limit)))
 
-    def record_denied(self, actor: str, what: str, request: bytes, reason: str) -> Receipt:
+    def record_denied(self, actor: str, what: str, request: bytes, reason: str) -> Receipt | None:
         """Record a refused request of a known ``actor`` that is not a statement (an RFC 9421
         signed HTTP request replayed, out of its time window, by a suspended key, or asking
         beyond the actor's role: see `chainledger.denials`): ``what`` names the route
         template, ``request`` (hashed, never stored) identifies the attempt. The caller
-        must have authenticated ``actor`` (the ledger refuses an unregistered one)."""
+        must have authenticated ``actor`` (the ledger refuses an unregistered one).
+
+        Returns the record's receipt, or None when this request was already recorded as
+        refused for this ``reason`` (the record's nonce is derived from its fields: the
+        ledger keeps one record per request and reason, so a captured request replayed
+        again and again adds one entry in all)."""
         fields = denials.denied_fields(actor, what, request, reason)
-        return self._platform(denials.KIND, **fields)
+        nonce = denials.refusal_nonce(denials.KIND, fields)
+        try:
+            return self.ledger.append(
+                self.ledger.platform_statement(denials.KIND, nonce=nonce, **fields)
+            )
+        except Replay:
+            # The only way this record is a replay: the same one is on the ledger already.
+            return None
 
     def stats(self) -> dict[str, Any]:
         return dict(self.ledger.reader(None, REPLICA_WAIT).counts())

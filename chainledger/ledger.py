@@ -317,11 +317,20 @@ class Ledger:
         """Sequence ``statement`` durably and return its receipt, or raise why it was refused."""
         return self.submit(statement, attachment).result()
 
-    def platform_statement(self, kind: str, **fields: Any) -> SignedStatement:
-        """A statement by the platform itself, signed with the platform key."""
+    def platform_statement(
+        self, kind: str, *, nonce: str | None = None, **fields: Any
+    ) -> SignedStatement:
+        """A statement by the platform itself, signed with the platform key, at the
+        ledger's clock and with a random nonce, or with ``nonce`` when given (a refusal
+        record's, derived from its content so that it is recorded once: see
+        `chainledger.denials.refusal_nonce`; it must be in the statements' nonce form)."""
         if self._key is None:
             raise NotFound("ledger opened read-only: no platform key")
         stmt = make_statement(kind, self.platform_id, self.clock(), self.rand, **fields)
+        if nonce is not None:
+            # Replaced after the fact (the random one is drawn and dropped) so that the
+            # injected randomness is consumed the same way whatever the nonce.
+            stmt["nonce"] = nonce
         return sign_statement(stmt, self._key)
 
     # --- reading ------------------------------------------------------------------------------

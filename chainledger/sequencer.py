@@ -38,6 +38,7 @@ from typing import Any
 from chainledger.checkpoint import Checkpoint, sign_checkpoint
 from chainledger.clock import Clock, format_ts, parse_ts
 from chainledger.crypto import HashSuite
+from chainledger.denials import refusal_nonce
 from chainledger.entry import GENESIS_PREV, encode_entry
 from chainledger.errors import ChainledgerError, ClockSkew, NotAllowed, Overloaded, Replay
 from chainledger.frontier import Frontier
@@ -113,7 +114,8 @@ class Sequencer:
         self.clock = clock
         self.skew = skew
         self.max_batch = max_batch
-        #: Makes platform-signed statements (refusal records); None: refusals not recorded.
+        #: Makes platform-signed statements (refusal records), called as
+        #: ``platform_statement(kind, nonce=..., **fields)``; None: refusals not recorded.
         self.platform_statement = platform_statement
         self._inbox: queue.Queue[_Pending | None] = queue.Queue(maxsize=max_queue)
         # Checked statements in submission order, for the writer; None marks the end.
@@ -338,7 +340,12 @@ class Sequencer:
     def _refusal_entry(
         self, p: _Pending, exc: ChainledgerError
     ) -> tuple[SignedStatement, str] | None:
-        """The platform's record of a refused request, for refusals the rules record."""
+        """The platform's record of a refused request, for refusals the rules record.
+
+        Its nonce is derived from its fields (`chainledger.denials.refusal_nonce`), so the
+        record of one request refused for one reason always has the same (actor, nonce):
+        `_commit` appends it once.
+        """
         if self.platform_statement is None:
             return None
         reason = refusal_reason(exc)
@@ -346,12 +353,15 @@ class Sequencer:
         if made is None:
             return None
         kind, fields = made
-        return self.platform_statement(kind, **fields), reason
+        return self.platform_statement(kind, nonce=refusal_nonce(kind, fields), **fields), reason
 
     def _commit(self, batch: list[_Pending]) -> None:
         appended: list[_Appended] = []
         errors: list[tuple[_Pending, ChainledgerError]] = []
         recorded: list[tuple[_Pending, ChainledgerError, str, _Appended]] = []
+        # Refusals already recorded: by an earlier batch (None) or earlier in this one.
+        again: list[tuple[_Pending, ChainledgerError, str, _Appended | None]] = []
+        records: dict[tuple[str, str], _Appended] = {}  # refusal records of this batch
         try:
             with self.store.write() as w:
                 tip = self._load_tip(w)
@@ -393,16 +403,19 @@ class Sequencer:
                             errors.append((p, exc))
                             continue
                         denial, reason = record
+                        pair = (denial.actor, denial.nonce)
+                        if pair in used or w.nonce_used(*pair):
+                            # This request was refused for this reason before and that is
+                            # on the ledger: the caller gets the same refusal, the ledger
+                            # nothing (a replayed capture must not grow it).
+                            used.add(pair)
+                            again.append((p, exc, reason, records.get(pair)))
+                            continue
                         # The refusal entry is the platform's statement: admitted like any other.
                         self.rules.admit(w, denial, ctx)
-                        recorded.append(
-                            (
-                                p,
-                                exc,
-                                reason,
-                                append(denial, Context(ctx.seq, ts, None, self.suite), p),
-                            )
-                        )
+                        made = append(denial, Context(ctx.seq, ts, None, self.suite), p)
+                        records[pair] = made
+                        recorded.append((p, exc, reason, made))
                         continue
                     appended.append(append(p.statement, ctx, p))
                 done = appended + [r[3] for r in recorded]
@@ -426,9 +439,12 @@ class Sequencer:
             if not isinstance(exc, Exception):
                 raise
             return
-        self.refused += len(errors) + len(recorded)
+        self.refused += len(errors) + len(recorded) + len(again)
         for p, err in errors:
             p.future.set_exception(err)
+        for p, why, reason, earlier in again:
+            if earlier is None:  # recorded by an earlier batch: no receipt at hand
+                p.future.set_exception(_refused(why, reason))
         if not done:
             return
         last = max(done, key=lambda a: a.seq)
@@ -464,5 +480,15 @@ class Sequencer:
         for a in appended:
             a.pending.future.set_result(receipt(a))
         for p, why, reason, a in recorded:
-            detail = why.detail if isinstance(why, Refused) else str(why)
-            p.future.set_exception(Refused(reason, detail, receipt(a)))
+            p.future.set_exception(_refused(why, reason, receipt(a)))
+        for p, why, reason, earlier in again:
+            if earlier is not None:  # the record this batch made for the same refusal
+                p.future.set_exception(_refused(why, reason, receipt(earlier)))
+
+
+def _refused(why: ChainledgerError, reason: str, receipt: Receipt | None = None) -> Refused:
+    """The caller's error for a recorded refusal: ``why`` as a `Refused` with ``reason``,
+    carrying the ``receipt`` of its record (None: the record was made by an earlier batch,
+    and the store offers no lookup of its seq by nonce)."""
+    detail = why.detail if isinstance(why, Refused) else str(why)
+    return Refused(reason, detail, receipt)

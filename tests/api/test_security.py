@@ -154,6 +154,38 @@ def test_a_replayed_signed_request_is_refused_and_recorded(world: World) -> None
              what="GET /v1/holders/{holder}/history", request=signature_of(first))  # fmt: skip
 
 
+def again_and_again(w: World, send: Any, *, party: str, what: str, request: bytes) -> None:
+    """``send()`` replays one captured request three times: each replay is refused alike,
+    and only the first is recorded (one ``request.denied`` entry for the three)."""
+    before = w.size()
+    first = problem(send(), 409, "replay")
+    recorded(w, first, before, party=party, what=what, reason="replay", request=request)
+    for _ in range(2):
+        body = problem(send(), 409, "replay")
+        assert (body["reason"], body["detail"]) == ("replay", first["detail"])
+        assert "receipt" not in body  # recorded by an earlier batch (no lookup by nonce yet)
+        assert w.size() == before + 1
+
+
+def test_a_signed_request_replayed_again_and_again_is_recorded_once(world: World) -> None:
+    w, cast = world, world.cast
+    path = f"/v1/holders/{cast.citizen.id}/history"
+    first = w.http.get(path, auth=signer(cast.citizen))
+    assert first.status_code == 200, first.text
+    captured = {k: first.request.headers[k] for k in ("signature", "signature-input")}
+    again_and_again(w, lambda: w.http.get(path, headers=captured), party=cast.citizen.id,
+                    what="GET /v1/holders/{holder}/history",
+                    request=signature_of(first))  # fmt: skip
+
+
+def test_a_statement_replayed_again_and_again_is_recorded_once(world: World) -> None:
+    w, cast = world, world.cast
+    grant = signed(cast.citizen, "grant.create", **grant_fields(cast))
+    assert w.http.post("/v1/statements", json=grant).status_code == 200
+    again_and_again(w, lambda: w.http.post("/v1/statements", json=grant), party=cast.citizen.id,
+                    what="grant.create", request=body_bytes(grant))  # fmt: skip
+
+
 # --- a stolen key, after the platform suspended its party ------------------------------------
 
 
