@@ -99,8 +99,9 @@ async def record_refusal(
     """Record the refusal of ``party``'s signed request (authenticated: its signature
     verified) as a ``request.denied`` entry: the party, the method and route template
     (never a path with values), the SHA-256 of its signature header, ``reason``.
-    None: this request was already recorded as refused for ``reason`` (once is enough:
-    see `chainledger.domain.Domain.record_denied`)."""
+    A request already recorded as refused for ``reason`` gets that first record's receipt
+    (recorded once: see `chainledger.domain.Domain.record_denied`); None only if it cannot
+    be read back."""
     route = getattr(request.scope.get("route"), "path", "?")
     attempt = request.headers.get("signature", "").encode("latin-1", "replace")
     return await run_in_threadpool(

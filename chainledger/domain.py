@@ -418,9 +418,9 @@ class Domain:
         template, ``request`` (hashed, never stored) identifies the attempt. The caller
         must have authenticated ``actor`` (the ledger refuses an unregistered one).
 
-        Returns the record's receipt, or None when this request was already recorded as
-        refused for this ``reason`` (the record's nonce is derived from its fields: the
-        ledger keeps one record per request and reason, so a captured request replayed
+        Returns the record's receipt; when this request was already recorded as refused for
+        this ``reason``, that first record's (the record's nonce is derived from its fields:
+        the ledger keeps one record per request and reason, so a captured request replayed
         again and again adds one entry in all)."""
         fields = denials.denied_fields(actor, what, request, reason)
         nonce = denials.refusal_nonce(denials.KIND, fields)
@@ -430,7 +430,7 @@ class Domain:
             )
         except Replay:
             # The only way this record is a replay: the same one is on the ledger already.
-            return None
+            return self.ledger.nonce_receipt(self.ledger.platform_id, nonce)
 
     def stats(self) -> dict[str, Any]:
         return dict(self.ledger.reader(None, REPLICA_WAIT).counts())

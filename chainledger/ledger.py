@@ -47,7 +47,7 @@ from chainledger.errors import (
     NotFound,
 )
 from chainledger.location import Location, key_path
-from chainledger.merkle import consistency_ranges, inclusion_ranges, range_hash, range_node_keys
+from chainledger.merkle import consistency_ranges, inclusion_ranges, range_node_keys
 from chainledger.note import (
     ALG_ED25519,
     MAX_SIGNATURES,
@@ -57,8 +57,8 @@ from chainledger.note import (
     key_id,
     parse_note,
 )
-from chainledger.proofs import ConsistencyProof, InclusionProof
-from chainledger.receipt import Receipt
+from chainledger.proofs import ConsistencyProof, InclusionProof, range_hashes
+from chainledger.receipt import Receipt, stored_receipt
 from chainledger.rules import Rules, core_rules, genesis_fields
 from chainledger.sequencer import Sequencer
 from chainledger.statement import SignedStatement, make_statement, sign_statement
@@ -461,6 +461,16 @@ class Ledger:
             raise NotFound(f"no entry {seq}")
         return _text(seq, data)
 
+    def nonce_receipt(self, actor: str, nonce: str) -> Receipt | None:
+        """The receipt, at the latest checkpoint, of the entry ``actor`` made with
+        ``nonce``; None if there is none."""
+        with self.store.reading() as view:
+            seq = view.nonce_seq(actor, nonce)
+            latest = view.latest_checkpoint()
+            if seq is None or latest is None:
+                return None
+            return stored_receipt(view, self.suite, seq, latest)
+
     def _tree_size(self, size: int | None) -> int:
         current = self.size()
         if size is None:
@@ -471,17 +481,7 @@ class Ledger:
 
     def _hashes(self, ranges: list[tuple[int, int]]) -> tuple[bytes, ...]:
         needed = max((hi for _, hi in ranges), default=0)
-        nodes = self.reader(needed).nodes(range_node_keys(ranges))
-
-        def node(level: int, index: int) -> bytes:
-            try:
-                return nodes[(level, index)]
-            except KeyError:
-                raise LedgerCorrupt(
-                    index << level, f"Merkle node ({level}, {index}) missing"
-                ) from None
-
-        return tuple(range_hash(lo, hi, node, suite=self.suite) for lo, hi in ranges)
+        return range_hashes(self.reader(needed).nodes(range_node_keys(ranges)), ranges, self.suite)
 
     def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
         """RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` (default: latest)."""

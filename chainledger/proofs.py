@@ -19,8 +19,8 @@ from chainledger.encoding import (
     b64encode,
     parse_json_object,
 )
-from chainledger.errors import MalformedInput, VerificationError
-from chainledger.merkle import verify_consistency, verify_inclusion
+from chainledger.errors import LedgerCorrupt, MalformedInput, VerificationError
+from chainledger.merkle import NodeKey, Range, range_hash, verify_consistency, verify_inclusion
 
 __all__ = ["MAX_PROOF_HASHES", "ConsistencyProof", "InclusionProof"]
 
@@ -124,3 +124,19 @@ class ConsistencyProof:
         verify_consistency(
             self.first, self.second, self.hashes, first_root, second_root, suite=suite
         )
+
+
+def range_hashes(
+    nodes: Mapping[NodeKey, bytes], ranges: list[Range], suite: HashSuite
+) -> tuple[bytes, ...]:
+    """The hash of each of ``ranges`` from stored complete-subtree ``nodes`` (those of
+    `chainledger.merkle.range_node_keys`): a proof's hashes. `LedgerCorrupt` naming the
+    first leaf under a node that is missing."""
+
+    def node(level: int, index: int) -> bytes:
+        try:
+            return nodes[(level, index)]
+        except KeyError:
+            raise LedgerCorrupt(index << level, f"Merkle node ({level}, {index}) missing") from None
+
+    return tuple(range_hash(lo, hi, node, suite=suite) for lo, hi in ranges)

@@ -17,11 +17,13 @@ from chainledger.checkpoint import Checkpoint, open_checkpoint
 from chainledger.crypto import SUITES, HashSuite
 from chainledger.encoding import JsonObject, hexdecode, parse_json_object
 from chainledger.entry import Entry, decode_entry
-from chainledger.errors import MalformedInput, VerificationError
+from chainledger.errors import LedgerCorrupt, MalformedInput, VerificationError
+from chainledger.merkle import inclusion_ranges, range_node_keys
 from chainledger.note import Verifier
-from chainledger.proofs import InclusionProof
+from chainledger.proofs import InclusionProof, range_hashes
+from chainledger.store.base import CheckpointRow, LogReader
 
-__all__ = ["JSON_TEXT", "Receipt", "ReceiptMismatch"]
+__all__ = ["JSON_TEXT", "Receipt", "ReceiptMismatch", "stored_receipt"]
 
 #: Compact JSON text as the API writes it (UTF-8 kept, no NaN): ``JSON_TEXT.encode(value)``.
 JSON_TEXT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -151,3 +153,20 @@ class _LazyReceipt(Receipt):
         value = self.__dict__.pop("_compute")()
         object.__setattr__(self, "inclusion", value)
         return value
+
+
+def stored_receipt(
+    state: LogReader, suite: HashSuite, seq: int, checkpoint: CheckpointRow
+) -> Receipt:
+    """The receipt of entry ``seq``, already stored, against the stored ``checkpoint``
+    (whose size covers it): the entry, its leaf hash and an inclusion proof from the
+    stored nodes, as the append that wrote it would have answered at that size.
+    `LedgerCorrupt` if the entry or a node is missing."""
+    data = state.entry(seq)
+    if data is None or not 0 <= seq < checkpoint.size:
+        raise LedgerCorrupt(seq, "the stored entry is missing")
+    ranges = inclusion_ranges(seq, checkpoint.size)
+    hashes = range_hashes(state.nodes(range_node_keys(ranges)), ranges, suite)
+    return Receipt(
+        seq, suite.leaf(data), data, checkpoint.note, InclusionProof(seq, checkpoint.size, hashes)
+    )

@@ -36,16 +36,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chainledger.checkpoint import Checkpoint, sign_checkpoint
-from chainledger.clock import Clock, format_ts, parse_ts
+from chainledger.clock import Clock, check_ts, format_ts, parse_ts
 from chainledger.crypto import HashSuite
 from chainledger.denials import refusal_nonce
 from chainledger.entry import GENESIS_PREV, encode_entry
-from chainledger.errors import ChainledgerError, ClockSkew, NotAllowed, Overloaded, Replay
+from chainledger.errors import (
+    ChainledgerError,
+    ClockSkew,
+    LedgerCorrupt,
+    NotAllowed,
+    Overloaded,
+    Replay,
+)
 from chainledger.frontier import Frontier
 from chainledger.merkle import NodeKey, inclusion_ranges, range_hash
 from chainledger.note import Signer
 from chainledger.proofs import InclusionProof
-from chainledger.receipt import Receipt
+from chainledger.receipt import Receipt, stored_receipt
 from chainledger.rules import Context, Refused, Rules, refusal_reason
 from chainledger.sigcheck import SignatureChecker
 from chainledger.statement import SignedStatement
@@ -288,10 +295,17 @@ class Sequencer:
         ):
             return cached
         size = latest.size
-        frontier = Frontier.load(self.suite, size, w.nodes)
-        last_leaf = w.nodes([(0, size - 1)])[(0, size - 1)]
-        last = w.entry(size - 1)
-        last_ts = str(json.loads(last)["ts"]) if last else ""
+        try:
+            frontier = Frontier.load(self.suite, size, w.nodes)
+            last_leaf = w.nodes([(0, size - 1)])[(0, size - 1)]
+            last = w.entry(size - 1)
+            last_ts = check_ts(json.loads(last)["ts"]) if last is not None else None
+        except (KeyError, TypeError, ValueError) as exc:  # ValueError: JSON and UTF-8 too
+            # Appending after a tip that cannot be read would build on a guess: refuse
+            # every write until `verify` (and a restore) has dealt with it.
+            raise LedgerCorrupt(size - 1, "the ledger's tip cannot be read back") from exc
+        if last_ts is None:
+            raise LedgerCorrupt(size - 1, "the stored entry is missing")
         return _Tip(frontier, last_leaf, last_ts, latest.root)
 
     def _authenticate(self, w: StateWriter, p: _Pending, seq: int) -> None:
@@ -355,12 +369,28 @@ class Sequencer:
         kind, fields = made
         return self.platform_statement(kind, nonce=refusal_nonce(kind, fields), **fields), reason
 
+    def _earlier_receipt(
+        self, w: StateWriter, seq: int, checkpoint: CheckpointRow | None
+    ) -> Receipt | None:
+        """The receipt of refusal record ``seq`` made by an earlier batch, against the
+        latest checkpoint; None if it cannot be read back (a corrupt row: the refusal is
+        still answered, and `verify` names the row)."""
+        if checkpoint is None:
+            return None
+        try:
+            return stored_receipt(w, self.suite, seq, checkpoint)
+        except ChainledgerError:
+            log.error("refusal record %d could not be read back for its receipt", seq)
+            return None
+
     def _commit(self, batch: list[_Pending]) -> None:
         appended: list[_Appended] = []
         errors: list[tuple[_Pending, ChainledgerError]] = []
         recorded: list[tuple[_Pending, ChainledgerError, str, _Appended]] = []
-        # Refusals already recorded: by an earlier batch (None) or earlier in this one.
-        again: list[tuple[_Pending, ChainledgerError, str, _Appended | None]] = []
+        # Refusals already recorded: earlier in this batch (its record) or by an earlier
+        # batch (the record's seq; its receipt is read back before the batch commits).
+        again: list[tuple[_Pending, ChainledgerError, str, _Appended | int]] = []
+        earlier: dict[int, Receipt | None] = {}
         records: dict[tuple[str, str], _Appended] = {}  # refusal records of this batch
         try:
             with self.store.write() as w:
@@ -404,12 +434,13 @@ class Sequencer:
                             continue
                         denial, reason = record
                         pair = (denial.actor, denial.nonce)
-                        if pair in used or w.nonce_used(*pair):
+                        first: _Appended | int | None = records.get(pair) or w.nonce_seq(*pair)
+                        if first is not None:
                             # This request was refused for this reason before and that is
-                            # on the ledger: the caller gets the same refusal, the ledger
-                            # nothing (a replayed capture must not grow it).
-                            used.add(pair)
-                            again.append((p, exc, reason, records.get(pair)))
+                            # on the ledger: the caller gets the same refusal with that
+                            # record's receipt, the ledger nothing (a replayed capture
+                            # must not grow it).
+                            again.append((p, exc, reason, first))
                             continue
                         # The refusal entry is the platform's statement: admitted like any other.
                         self.rules.admit(w, denial, ctx)
@@ -427,6 +458,11 @@ class Sequencer:
                         Checkpoint(self.origin, frontier.size, root), self.signer
                     )
                     w.add_checkpoint(CheckpointRow(frontier.size, root, note, now))
+                olds = {a for *_, a in again if isinstance(a, int)}
+                if olds:
+                    cp = w.latest_checkpoint()  # this batch's, if it appended anything
+                    for seq in olds:
+                        earlier[seq] = self._earlier_receipt(w, seq, cp)
         except BaseException as exc:
             # Nothing of this batch was written; make sure the next one reloads the tip.
             self._tip = None
@@ -442,9 +478,9 @@ class Sequencer:
         self.refused += len(errors) + len(recorded) + len(again)
         for p, err in errors:
             p.future.set_exception(err)
-        for p, why, reason, earlier in again:
-            if earlier is None:  # recorded by an earlier batch: no receipt at hand
-                p.future.set_exception(_refused(why, reason))
+        for p, why, reason, first in again:
+            if isinstance(first, int):  # recorded by an earlier batch
+                p.future.set_exception(_refused(why, reason, earlier.get(first)))
         if not done:
             return
         last = max(done, key=lambda a: a.seq)
@@ -481,14 +517,14 @@ class Sequencer:
             a.pending.future.set_result(receipt(a))
         for p, why, reason, a in recorded:
             p.future.set_exception(_refused(why, reason, receipt(a)))
-        for p, why, reason, earlier in again:
-            if earlier is not None:  # the record this batch made for the same refusal
-                p.future.set_exception(_refused(why, reason, receipt(earlier)))
+        for p, why, reason, first in again:
+            if isinstance(first, _Appended):  # the record this batch made for it
+                p.future.set_exception(_refused(why, reason, receipt(first)))
 
 
 def _refused(why: ChainledgerError, reason: str, receipt: Receipt | None = None) -> Refused:
     """The caller's error for a recorded refusal: ``why`` as a `Refused` with ``reason``,
-    carrying the ``receipt`` of its record (None: the record was made by an earlier batch,
-    and the store offers no lookup of its seq by nonce)."""
+    carrying the ``receipt`` of its record (None only if that record could not be read
+    back: see `Sequencer._earlier_receipt`)."""
     detail = why.detail if isinstance(why, Refused) else str(why)
     return Refused(reason, detail, receipt)

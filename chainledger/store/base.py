@@ -115,6 +115,10 @@ class LogReader(Protocol):
 
     def nonce_used(self, actor: str, nonce: str) -> bool: ...
 
+    def nonce_seq(self, actor: str, nonce: str) -> int | None:
+        """The seq of the entry with this (actor, nonce), or None (one index search)."""
+        ...
+
     def nonces_used(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which of these (actor, nonce) pairs are already on the ledger (one query)."""
         ...

@@ -178,6 +178,14 @@ class SqlReads(ProjectionReads):
     def nonce_used(self, actor: str, nonce: str) -> bool:
         return bool(self.nonces_used([(actor, nonce)]))
 
+    def nonce_seq(self, actor: str, nonce: str) -> int | None:
+        row = (
+            self._c()
+            .execute("SELECT seq FROM entries WHERE nonce_key = ?", (nonce_key(actor, nonce),))
+            .fetchone()
+        )
+        return int(row[0]) if row else None
+
     def party(self, party_id: str) -> PartyRow | None:
         row = (
             self._c()
