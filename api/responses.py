@@ -16,7 +16,10 @@ _WHY = {
     415: "The body is declared as something other than JSON.",
     422: "A field fails its schema.",
     429: "Rate limited; see Retry-After.",
-    503: "The sequencer is full; see Retry-After.",
+    500: "Stored ledger data fails its check (code ledger_corrupt, naming the seq): the "
+    "operator runs `chainledger verify`. Never the answer to bad input.",
+    503: "The sequencer is full, or the database is unreachable (store_unavailable); see "
+    "Retry-After.",
 }
 
 
@@ -32,8 +35,8 @@ def describe(status: int) -> str:
     return _WHY.get(status, "Error.")
 
 
-PUBLIC = (400, 422, 429)
-WRITE = (400, 401, 403, 404, 409, 413, 422, 429, 503)
+PUBLIC = (400, 422, 429, 500, 503)
+WRITE = (400, 401, 403, 404, 409, 413, 422, 429, 500, 503)
 #: The routes whose body is a bare signed statement, read as JSON from the raw bytes.
 STATEMENT_WRITE = (*WRITE, 415)
-SIGNED = (400, 401, 403, 404, 409, 413, 422, 429)
+SIGNED = (400, 401, 403, 404, 409, 413, 422, 429, 500, 503)
