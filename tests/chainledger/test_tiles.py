@@ -690,7 +690,35 @@ def test_cli_refuses_bad_input_and_writes_nothing(tmp_path: Path) -> None:
     assert {p: (out / p).read_bytes() for p in files(out)} == before
 
 
-def test_cli_watch_keeps_the_tiles_up_to_date_until_interrupted(tmp_path: Path) -> None:
+def test_cli_watch_stops_at_once_while_it_waits(tmp_path: Path) -> None:
+    """A stop during the wait between runs ends it then, not when the wait is over."""
+    db, out = tmp_path / "l.db", tmp_path / "tiles"
+    Ledger.init(db).close()
+    proc = subprocess.Popen(
+        [chainledger_exe(), "tiles", "--db", str(db), "--out", str(out), "--watch", "600"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (out / "checkpoint").exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.2)  # into the wait
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail("tiles --watch 600 did not stop while waiting")
+    assert proc.returncode == 0, stderr
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_cli_watch_keeps_the_tiles_up_to_date_until_interrupted(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
     db, out = tmp_path / "l.db", tmp_path / "tiles"
     Ledger.init(db).close()
     proc = subprocess.Popen(
@@ -714,8 +742,13 @@ def test_cli_watch_keeps_the_tiles_up_to_date_until_interrupted(tmp_path: Path) 
             time.sleep(0.05)
         assert (out / "tile/0/000.p/2").exists()
     finally:
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
+        proc.send_signal(stop)
+        try:
+            stdout, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"tiles --watch did not stop on {stop.name}")
     assert proc.returncode == 0, stderr
     assert stderr == ""
     assert [line.split()[1] for line in stdout.splitlines()] == ["1", "2"]
