@@ -142,8 +142,8 @@ class BadSignature(VerificationError):
 
 class LedgerCorrupt(VerificationError):
     """Stored ledger data that does not hold: the first bad entry (or checkpoint) that
-    `verify` found, or what a read found while checking what it serves (an entry that no
-    longer hashes to its stored leaf, a missing Merkle node). Not the caller's fault:
+    `verify` found, or what a read or write met in what it needed (an entry row that no
+    longer decodes, a missing Merkle node, a tip that cannot be read back). Not the caller's fault:
     the operator runs ``chainledger verify`` for the whole story.
 
     ``seq`` is the first bad sequence number (None when the fault is not tied
