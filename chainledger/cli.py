@@ -9,7 +9,10 @@ or refused input (one line on stderr, nothing changed).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -136,11 +139,45 @@ def proof_consistency(db: Location, first: int, second: int) -> None:
 
 
 def _copy_private(src: Path, dst: Path) -> None:
-    """Copy a key or secrets file, readable by its owner only."""
+    """Copy a key or secrets file, readable by its owner only (created so: never readable
+    by others, not even for a moment). Refused (one line, exit 2) if ``dst`` exists."""
     if dst.exists():
         fail(f"{dst} exists: not overwritten")
-    dst.write_bytes(src.read_bytes())
+    data = src.read_bytes()
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
     dst.chmod(0o600)
+
+
+def _copy_private_tree(src: Path, dst: Path) -> None:
+    """Copy a directory of keys (the demo's): directories 0700, files 0600 (`_copy_private`).
+    Refused if ``dst`` exists."""
+    if dst.exists():
+        fail(f"{dst} exists: not overwritten")
+    dst.mkdir(mode=0o700)
+    dst.chmod(0o700)
+    for path in sorted(src.rglob("*")):
+        target = dst / path.relative_to(src)
+        if path.is_dir():
+            target.mkdir(mode=0o700)
+            target.chmod(0o700)
+        elif path.is_file():
+            _copy_private(path, target)
+
+
+def _remove(written: list[Path], made: Path | None) -> None:
+    """Undo the key files a failed restore wrote: each of ``written`` (a file, or the demo
+    tree), then ``made``, the key directory it created, if that is empty by then."""
+    for path in reversed(written):
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    if made is not None:
+        with contextlib.suppress(OSError):
+            made.rmdir()
 
 
 @main.command()
@@ -184,14 +221,17 @@ def backup(db: Location, out: Path, with_secrets: bool) -> None:
 )  # fmt: skip
 @db_option
 def restore(src: Path, db: Location) -> None:
-    """Restore a backup as the SQLite ledger ``--db`` (which must not exist): the backup
-    is verified first, with its platform key (``<backup>.key``, needed to go on
-    appending), and the restored ledger continues the same chain."""
+    """Restore a backup as a new ledger: the SQLite file ``--db PATH`` (which must not
+    exist), or the PostgreSQL database ``--db URL``, which must hold no ledger yet (its
+    key files go to the ``--keys`` directory, where they must not exist). The backup is
+    verified first, with its platform key (``<backup>.key``, needed to go on appending),
+    the restored ledger is verified too, and it continues the same chain."""
+    backup = Location.of(src)
     if db.path is None:
-        fail("restore writes a SQLite ledger file: give --db a path")
+        _restore_postgres(src, backup, db)
+        return
     if db.exists():
         fail(f"{db} exists: restore into a new path")
-    backup = Location.of(src)
     if not backup.key_path.exists():
         fail(f"no platform key beside the backup ({backup.key_path}): restore it next to it")
     with open_ledger(backup) as ledger:
@@ -205,6 +245,59 @@ def restore(src: Path, db: Location) -> None:
         if s.exists():
             _copy_private(s, d)
     tmp.rename(db.path)
+    click.echo(f"restored {db}: {report.entries} entries, root {report.root.hex()}, verified")
+
+
+def _restore_postgres(src: Path, backup: Location, db: Location) -> None:
+    """`restore` into PostgreSQL. Refused (one line, exit 2, nothing written) without the
+    backup's platform key, when a key file (or demo directory) is already in the key
+    directory, when the database already holds ledger rows, or, exit 1, when the backup
+    does not verify. Then: the key files (platform key, secrets, ``.demo/`` if beside the
+    backup) go to the key directory, mode 0600; the schema is created (the store's
+    migrations) and every table copied in one transaction (`PostgresStore.restore`); on
+    any failure there the database keeps no ledger row (an empty, migrated schema may
+    stay) and the key files are removed again. Finally the restored ledger is verified and
+    must have the backup's size and root."""
+    from chainledger.store.postgres import PostgresStore, postgres_holds_ledger
+
+    assert db.url is not None
+    assert db.keys is not None
+    if not backup.key_path.exists():
+        fail(f"no platform key beside the backup ({backup.key_path}): restore it next to it")
+    targets = [*db.companions, db.companion("demo")]
+    for d in targets:
+        if d.exists() or d.is_symlink():
+            fail(f"{d} exists: not overwritten")
+    with errors():
+        if postgres_holds_ledger(db.url):
+            fail(f"{db} already holds a ledger: restore into a database without one")
+    with open_ledger(backup) as ledger:
+        report = verify_ledger(ledger.store, key_file=backup.key_path, rules=ledger.rules)
+    sources = [*backup.companions, backup.companion("demo")]
+    made = None if db.keys.exists() else db.keys
+    written: list[Path] = []
+    try:
+        with errors():
+            db.keys.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for s, d in zip(sources, targets, strict=True):
+                if s.is_dir():
+                    written.append(d)
+                    _copy_private_tree(s, d)
+                elif s.exists():
+                    written.append(d)
+                    _copy_private(s, d)
+            store = PostgresStore(db.url, create=True, pool_size=1)
+            try:
+                store.restore(src)
+            finally:
+                store.close()
+    except BaseException:
+        _remove(written, made)
+        raise
+    with open_ledger(db) as ledger:
+        restored = verify_ledger(ledger.store, key_file=db.key_path, rules=ledger.rules)
+    if (restored.entries, restored.root) != (report.entries, report.root):
+        fail(f"{db} does not hold the backup's ledger after the restore", 1)
     click.echo(f"restored {db}: {report.entries} entries, root {report.root.hex()}, verified")
 
 

@@ -28,7 +28,7 @@ import psycopg
 
 from chainledger.store.base import CheckpointRow
 from chainledger.store.entry_codec import decode_stored
-from chainledger.store.postgres_backup import copy_to_sqlite
+from chainledger.store.postgres_backup import copy_from_sqlite, copy_to_sqlite, holds_ledger_rows
 from chainledger.store.postgres_connection import (
     Cursor,
     PgConnection,
@@ -44,7 +44,7 @@ from chainledger.store.postgres_schema import ledger_exists, migrate
 from chainledger.store.sqlite import SqlReads, SqlWriter
 from chainledger.store.sqlite_projections import SqlConnection, WriteCache
 
-__all__ = ["PostgresStore", "postgres_exists"]
+__all__ = ["PostgresStore", "postgres_exists", "postgres_holds_ledger"]
 
 #: The write lock's key (advisory locks are per database: one ledger per database).
 WRITE_LOCK = advisory_key("write")
@@ -75,6 +75,13 @@ def postgres_exists(url: str) -> bool:
     """Whether the database of ``url`` holds a ledger (`NotFound` if it cannot be reached)."""
     with connect(url) as conn:
         return ledger_exists(conn)
+
+
+def postgres_holds_ledger(url: str) -> bool:
+    """Whether the database of ``url`` holds ledger rows (`NotFound` if it cannot be
+    reached): false without the chainledger schema, or with its tables all empty."""
+    with connect(url) as conn:
+        return holds_ledger_rows(conn)
 
 
 class _PgReads(SqlReads):
@@ -269,6 +276,24 @@ class PostgresStore(_PgReads):
         """
         with self._transaction(_BEGIN_READ) as (conn, _):
             copy_to_sqlite(conn.raw, Path(dest))
+
+    def restore(self, src: Path) -> None:
+        """Copy the SQLite ledger file ``src`` (a backup, of either backend) into this
+        database, which must hold no ledger rows yet (`Conflict` otherwise).
+
+        One write transaction, under the write lock (nobody appends meanwhile; any store
+        open on the database drops its cache): the database ends with all of the backup
+        or, on any failure, none of it (`copy_from_sqlite`). ``src`` is only read. The
+        caller verifies ``src`` before and the restored ledger after.
+        """
+        self._no_transaction()
+        with self._write_lock:
+            try:
+                with self._transaction(_BEGIN_WRITE) as (conn, _):
+                    copy_from_sqlite(Path(src), conn.raw)
+            finally:
+                self._cache = None
+                self._version = None
 
     def close(self) -> None:
         """Close the pool (idempotent); the store must not be used afterwards."""
