@@ -242,6 +242,10 @@ class PgCluster:
                     raise TimeoutError("the standby did not catch up")
                 time.sleep(0.02)
 
+    def start(self) -> None:
+        """Start the server again after ``pg_ctl("stop", ...)`` (same port and data)."""
+        _start(self)
+
     def stop(self) -> None:
         """Stop the server (immediate: nothing in it is kept) and remove the directory."""
         if self._stopped:

@@ -60,6 +60,10 @@ Cursor = psycopg.Cursor[tuple[Any, ...]]
 
 #: Seconds a client is told to wait before retrying after a lost connection.
 RETRY_AFTER = 1.0
+#: Seconds a request waits for a pooled connection before `StoreUnavailable` (503): a
+#: query holds one for milliseconds, so a longer wait means the server is gone, and a
+#: client (or load balancer) is better told so than kept waiting.
+POOL_WAIT = 10.0
 #: SQLSTATEs of a session the server ended: admin_shutdown (``pg_terminate_backend``, a
 #: fast shutdown), crash_shutdown, cannot_connect_now (starting up or shutting down),
 #: idle_session_timeout. Class 08 (connection exception) counts whole.
@@ -165,7 +169,7 @@ def make_pool(url: str, size: int, *, durable: bool = True) -> ConnectionPool[Co
         open=True,
         configure=lambda conn: _configure(conn, durable=durable),
         name="chainledger",
-        timeout=60.0,
+        timeout=POOL_WAIT,
     )
     with _pools_lock:
         _pools[pool] = describe(url)

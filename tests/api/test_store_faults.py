@@ -448,3 +448,35 @@ def test_start_cluster_sweeps_the_clusters_of_dead_runs() -> None:
             first.stop()
         if second is not None:
             second.stop()
+
+
+def test_a_stopped_database_is_503_within_the_pool_wait_and_served_again_once_back(
+    tmp_path: Path,
+) -> None:
+    """PostgreSQL itself stopped (not one backend): requests answer 503, none waits longer
+    than the pool's wait (the client gives up at twice it), and the server recovers by
+    itself once the database is back. Its own cluster: the shared one keeps running."""
+    from pg_support import start_cluster
+
+    from chainledger.store.postgres_connection import POOL_WAIT
+
+    cluster = start_cluster()
+    try:
+        where = Location.of(cluster.create_database(), tmp_path / "keys")
+        Ledger.init(where).close()
+        with (
+            serve(where) as server,
+            httpx.Client(base_url=server.url, timeout=2 * POOL_WAIT) as http,
+        ):
+            assert http.get("/v1/checkpoint").status_code == 200
+            cluster.pg_ctl("stop", "-m", "fast", "-w")
+            for _ in range(2):  # the dead pooled connection, then the wait for a new one
+                assert not unavailable_or_ok(http.get("/v1/checkpoint"))
+            cluster.start()
+            deadline = time.monotonic() + 60
+            while not unavailable_or_ok(http.get("/v1/checkpoint")):
+                assert time.monotonic() < deadline, "the server did not recover"
+                time.sleep(0.5)
+        assert '"status":500' not in server.log_text()
+    finally:
+        cluster.stop()
