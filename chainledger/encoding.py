@@ -93,6 +93,11 @@ def check_json_value(value: Any, depth: int = 0) -> None:
     if isinstance(value, str):
         if "\0" in value:
             raise MalformedInput("value", "U+0000 (NUL) is not allowed")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # RFC 7493 section 2.1: text is Unicode
+                raise MalformedInput("value", "contains a lone surrogate") from None
         return
     if value is None or isinstance(value, bool):
         return

@@ -15,7 +15,7 @@ from typing import Any
 
 from chainledger.checkpoint import Checkpoint, open_checkpoint
 from chainledger.crypto import SUITES, HashSuite
-from chainledger.encoding import JsonObject, hexdecode, parse_json_object
+from chainledger.encoding import JsonObject, check_json_value, hexdecode, parse_json_object
 from chainledger.entry import Entry, decode_entry
 from chainledger.errors import LedgerCorrupt, MalformedInput, VerificationError
 from chainledger.merkle import inclusion_ranges, range_node_keys
@@ -98,7 +98,14 @@ class Receipt:
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any] | bytes | str) -> Receipt:
-        d = dict(obj) if isinstance(obj, Mapping) else parse_json_object(obj, "receipt")
+        if isinstance(obj, Mapping):
+            d = dict(obj)
+            try:  # a mapping (e.g. from a lenient JSON parser) skipped the text's checks
+                check_json_value(d)
+            except MalformedInput as exc:
+                raise MalformedInput("receipt", exc.reason) from None
+        else:
+            d = parse_json_object(obj, "receipt")
         members = {"seq", "leaf_hash", "entry", "checkpoint", "inclusion"}
         if set(d) != members:
             raise MalformedInput(
