@@ -37,6 +37,7 @@ __all__ = [
     "hexdecode",
     "parse_canonical_object",
     "parse_json_object",
+    "text_is_unicode",
 ]
 
 JsonValue = Any
@@ -230,6 +231,28 @@ def parse_canonical_object(data: bytes) -> JsonObject | None:
     except (ValueError, RecursionError):  # MalformedInput and UnicodeDecodeError included
         pass
     return None
+
+
+def text_is_unicode(value: Any) -> bool:
+    """Whether every string in ``value`` (keys included) is Unicode text: False if one
+    holds a lone surrogate, which Python's ``json.loads`` makes of a ``\\ud800`` escape and
+    which no UTF-8 encoder takes (RFC 7493 section 2.1). For values a lenient parser made:
+    walked without recursion, so any depth that parser allowed is fine."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def _all_text_is_unicode(value: Any) -> bool:

@@ -33,7 +33,7 @@ from chainledger.assets import DisclosureMismatch, asset_id, verify_disclosures
 from chainledger.checkpoint import Checkpoint, open_checkpoint
 from chainledger.clock import format_ts
 from chainledger.crypto import HashSuite, verify_signature
-from chainledger.encoding import b64decode
+from chainledger.encoding import b64decode, text_is_unicode
 from chainledger.entry import Entry, decode_entry
 from chainledger.errors import ChainledgerError, MalformedInput, VerificationError
 from chainledger.grants import grant_id
@@ -94,6 +94,8 @@ class Bundle:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: too deep
             raise MalformedInput("bundle", "not JSON") from None
+        if not text_is_unicode(data):  # a "\ud800" escape: its bytes could not be checked
+            raise MalformedInput("bundle", "text that is not Unicode (a lone surrogate)")
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise MalformedInput("bundle", f"not a {FORMAT} bundle")
         try:

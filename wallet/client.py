@@ -32,6 +32,7 @@ import httpx
 from chainledger.assets import DisclosureMismatch, verify_disclosures
 from chainledger.checkpoint import Checkpoint, open_checkpoint
 from chainledger.crypto import SUITES, HashSuite, verify_signature
+from chainledger.encoding import text_is_unicode
 from chainledger.entry import Entry, decode_entry
 from chainledger.errors import ChainledgerError, MalformedInput, SchemaError, VerificationError
 from chainledger.note import Verifier, parse_verifier_key
@@ -180,9 +181,12 @@ class LedgerClient:
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         r = self._call(method, path, **kwargs)
         try:
-            return r.json()
-        except ValueError:
+            value = r.json()
+        except (ValueError, RecursionError):
             raise AttackDetected(f"{path} answered something that is not JSON") from None
+        if not text_is_unicode(value):  # it would fail later, where its bytes are needed
+            raise AttackDetected(f"{path} answered text that is not Unicode (a lone surrogate)")
+        return value
 
     # --- the log --------------------------------------------------------------------------
 

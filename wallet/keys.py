@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from chainledger.crypto import verify_signature
-from chainledger.encoding import b64decode, b64encode
+from chainledger.encoding import b64decode, b64encode, text_is_unicode
 from chainledger.entry import Entry, decode_entry
 from chainledger.errors import MalformedInput, VerificationError
 
@@ -77,6 +77,8 @@ def parse_key_history(party: str, records: Any) -> KeyHistory:
     what is not a key history at all)."""
     if not isinstance(records, list) or not records:
         raise MalformedInput("key history", "must be a non-empty list")
+    if not text_is_unicode(records):  # a "\ud800" escape, as json.loads lets through
+        raise MalformedInput("key history", "text that is not Unicode (a lone surrogate)")
     keys: list[tuple[int, bytes, Entry]] = []
     for rec in records:
         if not isinstance(rec, Mapping) or not isinstance(rec.get("seq"), int):

@@ -24,6 +24,7 @@ from chainledger.encoding import (
     check_json_value,
     hexdecode,
     parse_json_object,
+    text_is_unicode,
 )
 from chainledger.errors import MalformedInput
 
@@ -475,3 +476,19 @@ def test_parse_ts_refuses_non_ascii_digits(text: str) -> None:
     # One textual form per instant: these spell 2026-11-26T13:45:00.123Z differently.
     with pytest.raises(MalformedInput):
         parse_ts(text)
+
+
+# --- values from lenient parsers ----------------------------------------------------------------
+
+
+def test_lone_surrogates_are_found_anywhere_at_any_depth() -> None:
+    deep: object = "ok"
+    for _ in range(5000):  # deeper than the recursion limit
+        deep = [deep]
+    assert text_is_unicode({"名字": ["é", "😀", deep, 1, None, True]})
+    for bad in ("\ud800", "x\udfff"):
+        assert not text_is_unicode({"a": [bad]})
+        assert not text_is_unicode({bad: 1})
+        with pytest.raises(MalformedInput, match="lone surrogate"):
+            check_json_value({"a": bad})
+    assert not text_is_unicode(json.loads('{"a":"\\ud800"}'))  # what json.loads makes

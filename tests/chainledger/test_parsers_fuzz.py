@@ -521,6 +521,7 @@ BUNDLE_JSON = BUNDLE.to_json()
     byte_mutations(json.dumps(BUNDLE_JSON).encode()),
     st.sampled_from([b"[" * 20_000, json_text({**BUNDLE_JSON, "assets": DEEP + "1500"})]),
 ))  # fmt: skip
+@example(json.dumps(BUNDLE_JSON).replace('"entry": "', '"entry": "\\ud800', 1).encode())
 def test_bundles_parse_or_refuse(data: bytes) -> None:
     bundle = parses_or_refuses(Bundle.parse, data)
     if bundle is not None:
@@ -533,6 +534,7 @@ def test_bundles_parse_or_refuse(data: bytes) -> None:
         lambda d: materialize(d.get("h") if isinstance(d, dict) else d)
     )
 )
+@example([{**KEY_HISTORY[0], "entry": "\ud800"}])  # a lone surrogate (found by a deep run)
 def test_key_histories_parse_or_refuse(records: Any) -> None:
     history = parses_or_refuses(lambda r: parse_key_history(ACTOR, r), records)
     if history is not None:

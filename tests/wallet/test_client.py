@@ -191,3 +191,29 @@ def test_a_history_entry_with_a_garbled_statement_is_an_attack(world: Any, tmp_p
     transport.tamper = garble
     with pytest.raises(AttackDetected, match=r"entry \d+ is malformed"):
         holder.history(signer(cast.citizen), cast.citizen.id)
+
+
+@pytest.mark.parametrize("path", ["/v1/reads", "/v1/statements"])
+def test_a_lone_surrogate_from_the_server_is_an_attack_not_a_crash(
+    world: Any, tmp_path: Path, path: str
+) -> None:
+    """JSON may spell a lone surrogate ("\\ud800"), which Python's parser takes and no UTF-8
+    encoder does: the wallet names it instead of failing where it needs the bytes."""
+    cast, _, url, asset = world
+    counter, transport = wallet(url, tmp_path)
+    g = grant_id(cast.citizen.id, counter.submit(grant(cast))[0].statement.nonce)
+
+    def garble(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path != path:
+            return response
+        text = response.content.decode("utf-8").replace('"entry":"', '"entry":"\\ud800', 1)
+        if path == "/v1/reads":
+            text = text.replace('"issue_entry":"', '"issue_entry":"\\ud800', 1)
+        return httpx.Response(response.status_code, content=text.encode(), headers=response.headers)
+
+    transport.tamper = garble
+    with pytest.raises(AttackDetected, match="lone surrogate"):
+        if path == "/v1/reads":
+            counter.read(read(cast, g, asset))
+        else:
+            counter.submit(grant(cast))
