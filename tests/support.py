@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import datetime
 from pathlib import Path
 
 
@@ -33,3 +37,51 @@ def assert_refused(result: subprocess.CompletedProcess[str], *words: str) -> str
     for w in words:
         assert w in lines[0], lines[0]
     return lines[0]
+
+
+class FakeClock:
+    """A clock the test moves by hand (the ledger takes time as a callable)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, when: datetime) -> None:
+        assert when >= self.now, "the ledger's clock only moves forwards"
+        self.now = when
+
+
+# --- an attacker with the SQLite file --------------------------------------------------------
+
+
+def wal_checkpoint(db: Path) -> None:
+    """Fold the WAL into the main file, so the file alone holds every committed byte."""
+    conn = sqlite3.connect(db)
+    try:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0
+    finally:
+        conn.close()
+
+
+@contextmanager
+def attacker(db: Path, *drop: str) -> Iterator[sqlite3.Connection]:
+    """Plain sqlite3 on the file, with the named triggers dropped; committed on exit."""
+    conn = sqlite3.connect(db)
+    try:
+        for trigger in drop:
+            conn.execute(f"DROP TRIGGER {trigger}")
+        yield conn
+        conn.commit()
+    finally:
+        conn.close()
+    wal_checkpoint(db)
+
+
+def read_stored(db: Path, seq: int) -> bytes:
+    """The entry's row as it is on disk (compressed, see chainledger.store.entry_codec)."""
+    with closing(sqlite3.connect(db)) as conn:
+        (data,) = conn.execute("SELECT data FROM entries WHERE seq = ?", (seq,)).fetchone()
+    return bytes(data)

@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from api_support import grant_statement, serve, signer
 from domain_support import Cast, make_cast
 from evidence_support import verify_cli
 from fastapi.testclient import TestClient
+from support import attacker, read_stored
 
 from api.app import create_app
 from api.errors import PROBLEM
@@ -53,28 +55,6 @@ from chainledger.store.sqlite import node_id
 from chainledger.verify import verify_ledger
 
 # --- a corrupt stored row (SQLite, in process) ------------------------------------------------
-
-
-def tamper(db: Path, sql: str, params: tuple[Any, ...], *drop: str) -> None:
-    """Plain sqlite3 on the closed ledger file, the named triggers dropped (the attacker
-    of tests/chainledger/test_tamper.py)."""
-    conn = sqlite3.connect(db)
-    try:
-        for trigger in drop:
-            conn.execute(f"DROP TRIGGER {trigger}")
-        conn.execute(sql, params)
-        conn.commit()
-    finally:
-        conn.close()
-
-
-def stored_row(db: Path, seq: int) -> bytes:
-    conn = sqlite3.connect(db)
-    try:
-        (data,) = conn.execute("SELECT data FROM entries WHERE seq = ?", (seq,)).fetchone()
-    finally:
-        conn.close()
-    return bytes(data)
 
 
 def values_of(entry: bytes) -> set[str]:
@@ -98,7 +78,7 @@ def values_of(entry: bytes) -> set[str]:
 
 def corrupt(db: Path, seq: int, how: str) -> bytes:
     """Corrupt entry ``seq`` of the closed ledger ``db`` ``how``; its canonical bytes before."""
-    stored = stored_row(db, seq)
+    stored = read_stored(db, seq)
     before = decode_stored(stored)
     if how == "truncated":  # the compact row no longer unpacks (and is not UTF-8)
         assert stored[:1] == b"\x02"
@@ -114,7 +94,8 @@ def corrupt(db: Path, seq: int, how: str) -> bytes:
         text = json.loads(before)
         text["ts"] = "2000-01-01T00:00:00.000Z"
         data = json.dumps(text).encode()
-    tamper(db, "UPDATE entries SET data = ? WHERE seq = ?", (data, seq), "entries_no_update")
+    with attacker(db, "entries_no_update") as conn:
+        conn.execute("UPDATE entries SET data = ? WHERE seq = ?", (data, seq))
     return before
 
 
@@ -143,11 +124,8 @@ def corrupt_problem(r: httpx.Response, seq: int, leaked: set[str]) -> dict[str, 
 
 
 def party_seq(cast: Cast, db: Path, party: str) -> int:
-    conn = sqlite3.connect(db)
-    try:
+    with closing(sqlite3.connect(db)) as conn:
         (seq,) = conn.execute("SELECT since_seq FROM parties WHERE id = ?", (party,)).fetchone()
-    finally:
-        conn.close()
     return int(seq)
 
 
@@ -199,7 +177,7 @@ def test_an_edited_row_that_still_decodes_is_served_as_stored_for_clients_to_cat
         assert r.status_code == 200, r.text
         (served,) = r.json()["entries"]
         assert served.encode() != before
-        assert served.encode() == decode_stored(stored_row(db, seq))
+        assert served.encode() == decode_stored(read_stored(db, seq))
         r = c.get(f"/v1/parties/{cast.bus.id}")
         assert r.status_code == 200, r.text
         assert r.json()["keys"][0]["entry"] == served
@@ -227,7 +205,8 @@ def test_a_missing_merkle_node_is_ledger_corrupt_not_a_failed_signature(
     with app(db) as c:
         size = int(c.get("/healthz").json()["size"])
     # Leaf 1 is on the path of leaf 0's inclusion proof in every larger tree.
-    tamper(db, "DELETE FROM nodes WHERE id = ?", (node_id((0, 1)),), "nodes_no_delete")
+    with attacker(db, "nodes_no_delete") as conn:
+        conn.execute("DELETE FROM nodes WHERE id = ?", (node_id((0, 1)),))
     with app(db) as c:
         r = c.get("/v1/proofs/inclusion", params={"index": 0, "size": size})
         body = corrupt_problem(r, 1, set())

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from domain_support import Actor, Cast, key, make_cast, utc
+from support import FakeClock
 
 from chainledger.access import read_fields
 from chainledger.assets import asset_id, digests_of, issue_fields, make_disclosures
@@ -43,18 +44,6 @@ CSV_COLUMNS = [
     "seq", "ts", "counter", "holder", "asset", "cls", "issuer", "grant", "purpose", "outcome",
     "reason",
 ]  # fmt: skip
-
-
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def at(self, when: datetime) -> None:
-        assert when >= self.now, "the ledger's clock only moves forwards"
-        self.now = when
 
 
 @dataclasses.dataclass

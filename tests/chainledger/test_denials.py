@@ -21,6 +21,7 @@ from types import TracebackType
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain_support import Cast, make_cast
+from support import FakeClock
 
 from chainledger.access import read_fields, request_hash
 from chainledger.clock import format_ts
@@ -38,19 +39,9 @@ T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 ID_CARD_SCOPE = {"resident_id_card": ["name", "id_number"]}
 
 
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from support import FakeClock
 
 from chainledger.access import read_fields
 from chainledger.assets import verify_disclosures
@@ -53,16 +54,6 @@ IN_SCENARIO = ("name", "id_number")
 #: class does not have.
 ASKABLE = ("name", "id_number", "address", "sex", "phone")
 START = utc(2026, 3, 2, 1, 0)  # 09:00 in Liaocheng
-
-
-class FakeClock:
-    """The ledger's clock: the model moves it, forwards only."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 _TEMPLATE: list[tuple[Path, Cast]] = []

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support import FakeClock
 
 from chainledger import merkle
 from chainledger.checkpoint import verify_checkpoint
@@ -37,16 +38,6 @@ from chainledger.statement import make_statement, sign_statement
 from chainledger.verify import verify_ledger
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -202,7 +193,7 @@ def test_replay_within_one_batch_is_refused(ledger: Ledger) -> None:
 
 
 def test_timestamps_outside_the_skew_window_are_refused(tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(T0)
     with Ledger.init(tmp_path / "c.db", clock=clock, skew=timedelta(seconds=30)) as led:
         key = led._key
         assert key is not None
@@ -220,7 +211,7 @@ def test_timestamps_outside_the_skew_window_are_refused(tmp_path: Path) -> None:
 
 
 def test_entry_timestamps_never_go_backwards(tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = FakeClock(T0)
     with Ledger.init(tmp_path / "t.db", clock=clock) as led:
         led.append(note(led))
         clock.now -= timedelta(seconds=20)  # the wall clock steps back

@@ -20,14 +20,12 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from support import chainledger_exe
+from support import attacker, chainledger_exe, read_stored, wal_checkpoint
 
 from chainledger.clock import format_ts
 from chainledger.crypto import generate_key, load_private_key, save_private_key
@@ -120,16 +118,6 @@ def append_group(ledger: Ledger, clock: GatedClock, seqs: range) -> None:
     assert [r.seq for r in receipts] == list(seqs)
 
 
-def wal_checkpoint(db: Path) -> None:
-    """Fold the WAL into the main file, so the file alone holds every committed byte."""
-    conn = sqlite3.connect(db)
-    try:
-        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        assert busy == 0
-    finally:
-        conn.close()
-
-
 @dataclass(frozen=True)
 class Pristine:
     dir: Path
@@ -169,30 +157,6 @@ def db(pristine: Pristine, tmp_path: Path) -> Path:
 
 
 # --- the attacker and the auditor ------------------------------------------------------------
-
-
-@contextmanager
-def attacker(db: Path, *drop: str) -> Iterator[sqlite3.Connection]:
-    """Plain sqlite3 on the file, with the named triggers dropped; committed on exit."""
-    conn = sqlite3.connect(db)
-    try:
-        for trigger in drop:
-            conn.execute(f"DROP TRIGGER {trigger}")
-        yield conn
-        conn.commit()
-    finally:
-        conn.close()
-    wal_checkpoint(db)
-
-
-def read_stored(db: Path, seq: int) -> bytes:
-    """The entry's row as it is on disk (compressed, see chainledger.store.entry_codec)."""
-    conn = sqlite3.connect(db)
-    try:
-        (data,) = conn.execute("SELECT data FROM entries WHERE seq = ?", (seq,)).fetchone()
-    finally:
-        conn.close()
-    return bytes(data)
 
 
 def read_entry(db: Path, seq: int) -> bytes:
