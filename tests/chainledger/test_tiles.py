@@ -8,6 +8,8 @@ store is used for a ledger of a few hundred entries (SHA-256 and SM3) and by the
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import fcntl
 import functools
 import hashlib
@@ -690,29 +692,52 @@ def test_cli_refuses_bad_input_and_writes_nothing(tmp_path: Path) -> None:
     assert {p: (out / p).read_bytes() for p in files(out)} == before
 
 
+@dataclasses.dataclass
+class Watch:
+    """A ``chainledger tiles --watch`` child; its output and exit code once stopped."""
+
+    proc: subprocess.Popen[str]
+    stdout: str = ""
+    stderr: str = ""
+
+
+@contextlib.contextmanager
+def watching(db: Path, out: Path, seconds: str, stop: signal.Signals) -> Iterator[Watch]:
+    """``tiles --watch SECONDS`` on ``db`` for the block, then sent ``stop``, which must end
+    it within 30 s (else it is killed and the test fails)."""
+    proc = subprocess.Popen(
+        [chainledger_exe(), "tiles", "--db", str(db), "--out", str(out), "--watch", seconds],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    watch = Watch(proc)
+    try:
+        yield watch
+    finally:
+        proc.send_signal(stop)
+        try:
+            watch.stdout, watch.stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"tiles --watch {seconds} did not stop on {stop.name}")
+
+
+def published_size(out: Path, deadline: float) -> int:
+    """The size of the checkpoint in ``out``, once there is one."""
+    while not (out / "checkpoint").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return int((out / "checkpoint").read_text(encoding="utf-8").split("\n")[1])
+
+
 def test_cli_watch_stops_at_once_while_it_waits(tmp_path: Path) -> None:
     """A stop during the wait between runs ends it then, not when the wait is over."""
     db, out = tmp_path / "l.db", tmp_path / "tiles"
     Ledger.init(db).close()
-    proc = subprocess.Popen(
-        [chainledger_exe(), "tiles", "--db", str(db), "--out", str(out), "--watch", "600"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while not (out / "checkpoint").exists():
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    with watching(db, out, "600", signal.SIGTERM) as watch:
+        published_size(out, time.monotonic() + 30)
         time.sleep(0.2)  # into the wait
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            pytest.fail("tiles --watch 600 did not stop while waiting")
-    assert proc.returncode == 0, stderr
+    assert watch.proc.returncode == 0, watch.stderr
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
@@ -721,34 +746,15 @@ def test_cli_watch_keeps_the_tiles_up_to_date_until_interrupted(
 ) -> None:
     db, out = tmp_path / "l.db", tmp_path / "tiles"
     Ledger.init(db).close()
-    proc = subprocess.Popen(
-        [chainledger_exe(), "tiles", "--db", str(db), "--out", str(out), "--watch", "0.1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
+    with watching(db, out, "0.1", stop) as watch:
         deadline = time.monotonic() + 30
-
-        def published_size() -> int:
-            while not (out / "checkpoint").exists():
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-            return int((out / "checkpoint").read_text(encoding="utf-8").split("\n")[1])
-
-        assert published_size() == 1
+        assert published_size(out, deadline) == 1
         with Ledger.open(db) as led:
             led.append(led.platform_statement("note", text="later"))
-        while published_size() != 2:
+        while published_size(out, deadline) != 2:
             assert time.monotonic() < deadline
             time.sleep(0.05)
         assert (out / "tile/0/000.p/2").exists()
-    finally:
-        proc.send_signal(stop)
-        try:
-            stdout, stderr = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            pytest.fail(f"tiles --watch did not stop on {stop.name}")
-    assert proc.returncode == 0, stderr
-    assert stderr == ""
-    assert [line.split()[1] for line in stdout.splitlines()] == ["1", "2"]
+    assert watch.proc.returncode == 0, watch.stderr
+    assert watch.stderr == ""
+    assert [line.split()[1] for line in watch.stdout.splitlines()] == ["1", "2"]
