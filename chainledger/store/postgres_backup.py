@@ -49,17 +49,22 @@ def copy_to_sqlite(raw: Conn, dest: Path) -> None:
         raise
 
 
-def _copy(raw: Conn, target: sqlite3.Connection) -> None:
+def _schema_difference(sqlite: sqlite3.Connection) -> set[str]:
+    """The ledger tables only one of the SQLite file and the PostgreSQL schema has: a table
+    only one backend has would be silently missing from a copy."""
     tables = {
         name
-        for (name,) in target.execute(
+        for (name,) in sqlite.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "AND name != '_sqlite_migrations'"
         )
     }
-    if tables != set(TABLES):
-        # A table only one backend has would be silently missing from the copy.
-        raise RuntimeError(f"the SQLite and PostgreSQL schemas differ: {tables ^ set(TABLES)}")
+    return tables ^ set(TABLES)
+
+
+def _copy(raw: Conn, target: sqlite3.Connection) -> None:
+    if differ := _schema_difference(target):
+        raise RuntimeError(f"the SQLite and PostgreSQL schemas differ: {differ}")
     target.execute("PRAGMA synchronous = FULL")
     target.execute("BEGIN IMMEDIATE")
     try:
@@ -115,17 +120,10 @@ def copy_from_sqlite(src: Path, raw: Conn) -> None:
     source.isolation_level = None
     try:
         source.execute("BEGIN")  # one read snapshot for every table
-        tables = {
-            name
-            for (name,) in source.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name NOT LIKE 'sqlite_%' AND name != '_sqlite_migrations'"
-            )
-        }
-        if tables != set(TABLES):
+        if differ := _schema_difference(source):
             raise Conflict(
                 f"the backup's tables differ from the PostgreSQL schema's: "
-                f"{', '.join(sorted(tables ^ set(TABLES)))}"
+                f"{', '.join(sorted(differ))}"
             )
         for table, key in TABLES.items():
             _copy_table(source, raw, table, key)
