@@ -33,6 +33,7 @@ __all__ = [
     "b64decode",
     "b64encode",
     "canonical",
+    "canonical_b64_pattern",
     "check_json_value",
     "hexdecode",
     "parse_canonical_object",
@@ -285,7 +286,7 @@ def b64encode(data: bytes) -> str:
 
 
 @functools.cache
-def _canonical_b64(length: int) -> re.Pattern[str]:
+def canonical_b64_pattern(length: int) -> re.Pattern[str]:
     """The one canonical standard-base64 spelling of ``length`` bytes, as a pattern.
 
     RFC 4648 section 3.5: the unused bits of the last symbol are zero, so the last
@@ -303,7 +304,7 @@ def b64decode(text: str, what: str = "base64", length: int | None = None) -> byt
     """
     if not isinstance(text, str):
         raise MalformedInput(what, "must be a base64 string")
-    if length is not None and _canonical_b64(length).fullmatch(text):
+    if length is not None and canonical_b64_pattern(length).fullmatch(text):
         return binascii.a2b_base64(text)  # fast path: the pattern admits only canonical text
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)

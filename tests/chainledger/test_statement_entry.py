@@ -24,6 +24,8 @@ from chainledger.statement import (
     MAX_STATEMENT_BYTES,
     NONCE_BYTES,
     SignedStatement,
+    _check_common,
+    _check_common_slowly,
     make_statement,
     sign_statement,
 )
@@ -280,6 +282,55 @@ def test_statement_outside_data_model_is_malformed(value: Any) -> None:
 def test_from_wire_refuses_fullwidth_digit_ts() -> None:
     with pytest.raises(SchemaError):
         SignedStatement.from_wire(_wire(ts="\uff12\uff10\uff12\uff16" + TS[4:]))
+
+
+def _near_misses(good: str) -> st.SearchStrategy[Any]:
+    """Near misses of ``good`` (a character changed, dropped or added), or other types."""
+    chars = st.sampled_from("AQgwaz27+/=_-.:Z0159T\uff10\u00e9 ")
+    at = st.integers(0, len(good) - 1)
+    return st.one_of(
+        st.tuples(at, chars).map(lambda c: good[: c[0]] + c[1] + good[c[0] + 1 :]),
+        at.map(lambda i: good[:i] + good[i + 1 :]),
+        st.tuples(at, chars).map(lambda c: good[: c[0]] + c[1] + good[c[0] :]),
+        st.none(),
+        st.integers(0, 9),
+    )
+
+
+_GOOD_COMMON = {
+    "kind": "access.read",
+    "actor": ACTOR,
+    "ts": TS,
+    "nonce": b64encode(bytes(range(NONCE_BYTES))),
+}
+
+
+@st.composite
+def _common_fields(draw: st.DrawFn) -> dict[str, Any]:
+    """The common fields with at most two of them missed narrowly or dropped."""
+    stmt: dict[str, Any] = dict(_GOOD_COMMON)
+    for name in draw(st.sets(st.sampled_from(COMMON_FIELDS), max_size=2)):
+        if draw(st.integers(0, 5)) == 0:
+            del stmt[name]
+        else:
+            stmt[name] = draw(_near_misses(_GOOD_COMMON[name]))
+    return stmt
+
+
+@settings(max_examples=500)
+@given(stmt=_common_fields())
+def test_quick_common_check_agrees_with_the_field_by_field_one(stmt: dict[str, Any]) -> None:
+    """The quick path of the common-field check admits exactly what the slow one admits,
+    and the slow one names the field (so a refusal reads the same either way)."""
+
+    def outcome(check: Callable[[dict[str, Any]], None]) -> str:
+        try:
+            check(stmt)
+        except SchemaError as exc:
+            return str(exc)
+        return "ok"
+
+    assert outcome(_check_common) == outcome(_check_common_slowly)
 
 
 # --- entries -----------------------------------------------------------------------------------
