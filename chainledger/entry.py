@@ -14,6 +14,7 @@ check it against the `rfc8785` package.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ __all__ = [
     "decode_entry",
     "decode_parts",
     "encode_entry",
+    "parts_statement",
 ]
 
 ENTRY_VERSION = 1
@@ -138,19 +140,34 @@ def decode_parts(parts: StoredParts) -> Entry:
     all canonical by construction. The statement bytes are embedded verbatim between
     ``"stmt":`` and ``,"ts":``, so when they are a JSON object that is exactly canonical
     (RFC 8785), the entry is canonical too, and only ``ts`` and the statement's common
-    fields remain to check. Anything unusual (a statement that does not parse alone or
-    is not canonical, deep nesting, a huge seq) goes to `decode_entry` itself, so the
-    verdict and the refusal are always the general path's; the tests check the two
-    agree on corrupted rows.
+    fields remain to check (`parts_statement`). Anything unusual goes to `decode_entry`
+    itself, so the verdict and the refusal are always the general path's; the tests check
+    the two agree on corrupted rows.
     """
-    data = rebuild(parts)
+    ts, statement = parts_statement(parts)
+    return Entry(parts.seq, ts, parts.prev.hex(), statement, rebuild(parts))
+
+
+def parts_statement(parts: StoredParts) -> tuple[str, SignedStatement]:
+    """The entry ts and statement of `decode_parts`, raising exactly what it raises, without
+    building the entry's bytes (the caller has its leaf hash already). Anything unusual (a
+    statement that does not parse alone or is not canonical, deep nesting, a huge seq)
+    goes to `decode_entry` of the rebuilt bytes."""
     body = parts.body
     # MAX_DEPTH - 1: inside the entry the statement is one level deeper than alone.
     if parts.seq > MAX_SAFE_INTEGER or body.count(b"{") + body.count(b"[") >= MAX_DEPTH:
-        return decode_entry(data)
+        return _general(parts)
     stmt = parse_canonical_object(body)
     if stmt is None:
-        return decode_entry(data)
-    ts = check_ts(parts.ts.decode("ascii"), "entry ts")  # rebuild's ts is ASCII digits
-    statement = SignedStatement.trusted(stmt, body, parts.sig)
-    return Entry(parts.seq, ts, parts.prev.hex(), statement, data)
+        return _general(parts)
+    return _entry_ts(parts.ts), SignedStatement.trusted(stmt, body, parts.sig)
+
+
+@functools.lru_cache(maxsize=64)  # a batch's entries share one ts (a refusal is not cached)
+def _entry_ts(ts: bytes) -> str:
+    return check_ts(ts.decode("ascii"), "entry ts")  # rebuild's ts is ASCII digits
+
+
+def _general(parts: StoredParts) -> tuple[str, SignedStatement]:
+    entry = decode_entry(rebuild(parts))
+    return entry.ts, entry.statement

@@ -8,10 +8,9 @@ pipes, so they inherit no threads, locks or database connections), one chunk
 per worker: the checks then cost the ledger process only the copying of
 bytes, and none of its interpreter time.
 
-The workers also do the stateless share of `chainledger.verify`'s work (see
-`Replayers`): rebuilding each stored entry's canonical bytes, decoding them
-strictly, hashing the leaf, and later checking the entry's signature with the
-key the replay found, from the bytes they already hold.
+`chainledger.verify` keeps its workers' signature checks in flight while it
+replays the next entries (`SignaturePool`: requests to a chosen worker, answers
+read in order).
 
 Frames to a worker: one op byte, a u32 payload length, the payload. Answer: a
 u32 length and the payload. Ops:
@@ -21,15 +20,6 @@ u32 length and the payload. Ops:
 * ``P`` check and pack: the same jobs; answer: one verdict byte per job, then per
   job a u32 length and the message packed for storage
   (`chainledger.store.entry_codec.pack_statement`).
-* ``D`` decode: u8 length and name of the hash suite, u32 count, then per stored
-  entry its u64 row seq, u32 length and stored bytes. Answer per entry: ``0``, the
-  entry's own u64 seq, leaf hash, raw prev, signature, 24-byte ts, u32 length and
-  the statement's canonical bytes; or ``1``, u32 length and why it does not decode.
-  The worker keeps each decoded entry's statement and signature for ``S``.
-* ``S`` signatures of decoded entries: u32 count, then per job a u64 row seq, a
-  32-byte key and a flag: ``0`` the entry decoded earlier, ``1`` followed by a
-  64-byte signature, u32 length and message (a checkpoint's). One byte per job.
-
 A worker reads its requests on one thread and writes its answers on another,
 so a parent that sends several requests before reading never deadlocks on a
 full pipe.
@@ -54,15 +44,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from chainledger.crypto import is_small_order
 
 __all__ = [
-    "DECODED",
-    "OP_DECODE",
-    "OP_SIGS",
-    "Replayers",
+    "OP_CHECK",
     "SignatureChecker",
+    "SignaturePool",
     "Ticket",
     "check_all",
-    "decode_request",
-    "signatures_request",
+    "frame_jobs",
 ]
 
 #: (public key, signature, message)
@@ -70,10 +57,7 @@ Job = tuple[bytes, bytes, bytes]
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _HEAD = struct.Struct(">BI")  # op, payload length
-OP_CHECK, OP_PACK, OP_DECODE, OP_SIGS = b"C", b"P", b"D", b"S"
-#: A decoded entry in a ``D`` answer: status 0, seq, leaf, prev, sig, ts, body length.
-DECODED = struct.Struct(">BQ32s32s64s24sI")
-_JOB = struct.Struct(">QI")  # a stored entry in a ``D`` request: row seq, length
+OP_CHECK, OP_PACK = b"C", b"P"
 
 
 def check_all(jobs: Sequence[Job]) -> list[bool]:
@@ -99,8 +83,9 @@ def check_all(jobs: Sequence[Job]) -> list[bool]:
     return out
 
 
-def _frame_jobs(jobs: Sequence[Job]) -> bytes:
-    """Every job must have a 32-byte key and a 64-byte signature (see `check`)."""
+def frame_jobs(jobs: Sequence[Job]) -> bytes:
+    """The payload of a ``C`` or ``P`` request. Every job must have a 32-byte key and a
+    64-byte signature: callers fail any other job themselves."""
     parts = [_U32.pack(len(jobs))]
     for pub, sig, msg in jobs:
         parts += [pub, sig, _U32.pack(len(msg)), msg]
@@ -130,19 +115,12 @@ def _read_exactly(stream: IO[bytes], n: int) -> bytes:
 class _Handler:
     """What a worker does with each request (also run inline, in the caller's process)."""
 
-    def __init__(self) -> None:
-        #: row seq -> (statement bytes, signature) of entries decoded and not yet checked.
-        self.decoded: dict[int, tuple[bytes, bytes]] = {}
-
-    def handle(self, op: bytes, payload: bytes) -> bytes:
+    @staticmethod
+    def handle(op: bytes, payload: bytes) -> bytes:
         if op == OP_CHECK:
             return bytes(check_all(_parse_jobs(payload)))
         if op == OP_PACK:
-            return self.check_and_pack(payload)
-        if op == OP_DECODE:
-            return self.decode(payload)
-        if op == OP_SIGS:
-            return self.signatures(payload)
+            return _Handler.check_and_pack(payload)
         raise ValueError(f"unknown op {op!r}")
 
     @staticmethod
@@ -155,63 +133,6 @@ class _Handler:
             packed = pack_statement(msg)
             parts += [_U32.pack(len(packed)), packed]
         return b"".join(parts)
-
-    def decode(self, payload: bytes) -> bytes:
-        # Imported here: a worker that only checks signatures starts faster without them.
-        from chainledger.crypto import SUITES
-        from chainledger.entry import decode_entry, decode_parts
-        from chainledger.errors import ChainledgerError
-        from chainledger.store.entry_codec import unpack_stored
-
-        n = payload[0]
-        suite = SUITES[payload[1 : 1 + n].decode("ascii")]
-        (count,) = _U32.unpack_from(payload, 1 + n)
-        off = 5 + n
-        out: list[bytes] = []
-        for _ in range(count):
-            row_seq, size = _JOB.unpack_from(payload, off)
-            off += _JOB.size
-            stored = payload[off : off + size]
-            off += size
-            try:
-                # The compact form's fixed layout needs only its statement checked; any
-                # other row (raw JSON, say, as an attacker might write) gets the full check.
-                parts = unpack_stored(stored)
-                entry = decode_entry(stored) if parts is None else decode_parts(parts)
-            except ChainledgerError as exc:
-                why = str(exc).encode()
-                out += [b"\x01", _U32.pack(len(why)), why]
-                continue
-            st = entry.statement
-            self.decoded[row_seq] = (st.body, st.sig)
-            out += [
-                DECODED.pack(
-                    0, entry.seq, suite.leaf(entry.data), bytes.fromhex(entry.prev), st.sig,
-                    entry.ts.encode("ascii"), len(st.body),
-                ),
-                st.body,
-            ]  # fmt: skip
-        return b"".join(out)
-
-    def signatures(self, payload: bytes) -> bytes:
-        (count,) = _U32.unpack_from(payload)
-        off = 4
-        jobs: list[Job] = []
-        for _ in range(count):
-            (row_seq,) = _U64.unpack_from(payload, off)
-            key = payload[off + 8 : off + 40]
-            flag = payload[off + 40]
-            off += 41
-            if flag:
-                sig = payload[off : off + 64]
-                (n,) = _U32.unpack_from(payload, off + 64)
-                off += 68
-                jobs.append((key, sig, payload[off : off + n]))
-                off += n
-            else:
-                body, sig = self.decoded.pop(row_seq, (b"", b""))
-                jobs.append((key, sig, body))
-        return bytes(check_all(jobs))
 
 
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
@@ -324,7 +245,7 @@ class SignatureChecker:
                 chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
                 op = OP_PACK if pack else OP_CHECK
                 for worker, chunk in zip(self._workers, chunks, strict=False):
-                    worker.send(op, _frame_jobs(chunk))
+                    worker.send(op, frame_jobs(chunk))
                 verdicts: list[bool] = []
                 packed: list[bytes] = []
                 for worker, chunk in zip(self._workers, chunks, strict=False):
@@ -412,12 +333,13 @@ class _Channel:
         ticket.answer = self.worker.receive()
 
 
-class Replayers:
-    """Worker processes for `chainledger.verify` (or the same work inline).
+class SignaturePool:
+    """Worker processes for `chainledger.verify` (or the same work inline, below 2).
 
     Each request goes to a chosen worker and gets a `Ticket`; answers are read in
-    the order each worker received its requests. A worker that dies raises
-    `EOFError` or `OSError` from `Ticket.result`.
+    the order each worker received its requests, so a caller can keep several
+    batches in flight. A worker that dies raises `EOFError` or `OSError` from
+    `Ticket.result`.
     """
 
     def __init__(self, processes: int) -> None:
@@ -435,33 +357,6 @@ class Replayers:
     def close(self) -> None:
         for c in self.channels:
             c.worker.close()
-
-
-def decode_request(suite: str, rows: Sequence[tuple[int, bytes]]) -> bytes:
-    """The payload of an ``D`` request: stored entries by row seq."""
-    name = suite.encode("ascii")
-    parts = [bytes([len(name)]), name, _U32.pack(len(rows))]
-    for seq, stored in rows:
-        parts += [_JOB.pack(seq, len(stored)), stored]
-    return b"".join(parts)
-
-
-#: A job of an ``S`` request: (row seq, key, None for the decoded entry's own signature,
-#: or (signature, message) for another).
-SigRef = tuple[int, bytes, "tuple[bytes, bytes] | None"]
-
-
-def signatures_request(jobs: Sequence[SigRef]) -> bytes:
-    """The payload of an ``S`` request. Keys must be 32 bytes and signatures 64: the
-    caller fails any other job itself."""
-    parts = [_U32.pack(len(jobs))]
-    for seq, key, other in jobs:
-        if other is None:
-            parts += [_U64.pack(seq), key, b"\x00"]
-        else:
-            sig, msg = other
-            parts += [_U64.pack(seq), key, b"\x01", sig, _U32.pack(len(msg)), msg]
-    return b"".join(parts)
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through SignatureChecker

@@ -18,20 +18,18 @@
 
 It returns None or raises `LedgerCorrupt` naming the first bad seq and why.
 
-How the work is split: this thread replays the entries in order (the chain, the
-rules, the tree), which is inherently sequential. The stateless work per entry
-runs in worker processes (`chainledger.sigcheck.Replayers`), chunk by chunk and
-a few chunks ahead: rebuilding the canonical bytes from the stored form,
-decoding them strictly (`decode_entry`), hashing the leaf; and, once the replay
-has found the key that must have signed each entry, the signature checks, which
-the worker does from the bytes it already holds. Chunks go to the workers in
-turn, and every answer is read in the order it was asked for, so the first bad
-seq found is the same as in a purely sequential check.
+How the work is split: this thread decodes and replays the entries in order (the
+chain, the rules, the tree), which is inherently sequential; the signature checks,
+most of the work, go to worker processes (`chainledger.sigcheck.SignaturePool`) a
+chunk at a time, to each worker in turn, and stay in flight while the next chunks
+are replayed. Their verdicts are examined chunk by chunk in seq order, so the first
+bad seq found is the same as in a purely sequential check. (Decoding in the workers
+was tried: it moved CPU time instead of saving it, and cost a round trip of every
+entry's bytes; on two cores the total is what counts, docs/profile.md section 1.)
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections import deque
@@ -42,6 +40,7 @@ from pathlib import Path
 
 from chainledger.checkpoint import parse_checkpoint_body
 from chainledger.crypto import load_private_key, public_key_bytes
+from chainledger.entry import decode_entry, parts_statement
 from chainledger.errors import ChainledgerError, LedgerCorrupt
 from chainledger.frontier import Frontier
 from chainledger.ledger import Genesis, read_genesis
@@ -54,18 +53,10 @@ from chainledger.merkle import (
 )
 from chainledger.note import ALG_ED25519, Verifier, key_id, parse_note
 from chainledger.rules import Context, Rules, core_rules
-from chainledger.sigcheck import (
-    DECODED,
-    OP_DECODE,
-    OP_SIGS,
-    Replayers,
-    SigRef,
-    Ticket,
-    decode_request,
-    signatures_request,
-)
+from chainledger.sigcheck import OP_CHECK, Job, SignaturePool, Ticket, frame_jobs
 from chainledger.statement import SignedStatement
 from chainledger.store.base import CheckpointRow, StateWriter, Store
+from chainledger.store.entry_codec import rebuild, unpack_stored
 from chainledger.store.sqlite import SqliteStore
 
 __all__ = ["Progress", "VerifyReport", "verify_ledger"]
@@ -77,7 +68,6 @@ CHUNK = 2048  # entries per request to a worker
 #: Below this many entries the workers' start-up costs more than they save.
 INLINE_BELOW = 4096
 _GENESIS_PREV = bytes(32)  # entry 0's prev: 64 hex zeros
-_parse = json.JSONDecoder().decode  # the plain C parser (see where it is used)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +77,10 @@ class VerifyReport:
     root: bytes
 
 
-#: (seq, key, None for the entry's own signature or (signature, message), what is signed)
-SigJob = tuple[int, bytes, "tuple[bytes, bytes] | None", str]
+#: (seq, key, signature, message, what is signed)
+SigJob = tuple[int, bytes, bytes, bytes, str]
+#: A decoded entry: the seq it says, its raw prev, ts, statement and leaf hash.
+_Decoded = tuple[int, bytes, str, SignedStatement, bytes]
 
 
 class _SigBatch:
@@ -104,7 +96,7 @@ class _SigBatch:
         if self.ticket is not None:
             for i, ok in zip(self.sent, self.ticket.result(), strict=True):
                 verdicts[i] = ok == 1
-        for (seq, _, _, what), ok in zip(self.jobs, verdicts, strict=True):
+        for (seq, _, _, _, what), ok in zip(self.jobs, verdicts, strict=True):
             if not ok:
                 return LedgerCorrupt(seq, f"{what} does not verify")
         return None
@@ -222,7 +214,7 @@ class _Replay:
             raise LedgerCorrupt(last, f"checkpoint {cp.size} is not signed by the platform key")
         for sig in ours:  # checked on the workers, like the entries' signatures
             self.jobs.append(
-                (last, v.public_key, (sig.signature, note.text.encode()), f"checkpoint {cp.size}")
+                (last, v.public_key, sig.signature, note.text.encode(), f"checkpoint {cp.size}")
             )
         prev = self.prev_cp
         if prev is not None:
@@ -304,13 +296,18 @@ def _verify_snapshot(
             scratch.close()
 
 
-@dataclass(slots=True)
-class _Chunk:
-    start: int
-    end: int  # the entries [start, end) were asked for
-    worker: int
-    ticket: Ticket | None  # None: the first entry is already missing
-    missing: int | None  # the seq found missing at the end of this chunk, if any
+def _decode(seq: int, stored: bytes, leaf_of: Callable[[bytes], bytes]) -> _Decoded:
+    """One stored row, decoded strictly: (the seq it says, raw prev, ts, statement, leaf)."""
+    try:
+        parts = unpack_stored(stored)
+        if parts is None:  # not the compact form (raw JSON, as an attacker might write it)
+            entry = decode_entry(stored)
+            prev = bytes.fromhex(entry.prev)
+            return entry.seq, prev, entry.ts, entry.statement, leaf_of(entry.data)
+        ts, stmt = parts_statement(parts)
+    except ChainledgerError as exc:
+        raise LedgerCorrupt(seq, f"entry does not decode: {exc}") from None
+    return parts.seq, parts.prev, ts, stmt, leaf_of(rebuild(parts))
 
 
 def _verify(
@@ -324,92 +321,56 @@ def _verify(
 ) -> VerifyReport:
     replay = _Replay(store, genesis, rules, scratch)
     rows = store.stored_entries(0, size + 1)  # one past the tip: an extra entry is tampering
-    suite = genesis.suite.name
-    pool = Replayers(workers)
-    lookahead = 2 * len(pool)
-    chunks: deque[_Chunk] = deque()
+    leaf_of = genesis.suite.leaf
+    pool = SignaturePool(workers)
+    in_flight = 2 * len(pool)  # signature batches sent and not yet examined, at most
     sigs: deque[_SigBatch] = deque()  # in seq order
-    next_start = 0
-
-    def ask() -> None:
-        """Send the next chunk of stored entries to be decoded."""
-        nonlocal next_start
-        start = next_start
-        if start >= size or (chunks and chunks[-1].missing is not None):
-            return
-        end = min(start + CHUNK, size)
-        batch: list[tuple[int, bytes]] = []
-        missing = None
-        for expected in range(start, end):
-            got = next(rows, None)
-            if got is None or got[0] != expected:
-                missing = expected
-                break
-            batch.append(got)
-        worker = (start // CHUNK) % len(pool)
-        ticket = pool.send(worker, OP_DECODE, decode_request(suite, batch)) if batch else None
-        chunks.append(_Chunk(start, start + len(batch), worker, ticket, missing))
-        next_start = end
 
     def send_signatures(worker: int) -> None:
         jobs, replay.jobs = replay.jobs, []
         if not jobs:
             return
         sent = [
-            i
-            for i, (_, key, other, _) in enumerate(jobs)
-            if len(key) == 32 and (other is None or len(other[0]) == 64)
+            i for i, (_, key, sig, _, _) in enumerate(jobs) if len(key) == 32 and len(sig) == 64
         ]
-        refs: list[SigRef] = [(jobs[i][0], jobs[i][1], jobs[i][2]) for i in sent]
-        ticket = pool.send(worker, OP_SIGS, signatures_request(refs)) if refs else None
+        refs: list[Job] = [(jobs[i][1], jobs[i][2], jobs[i][3]) for i in sent]
+        ticket = pool.send(worker, OP_CHECK, frame_jobs(refs)) if refs else None
         sigs.append(_SigBatch(jobs, ticket, sent))
 
     def collect(wait: bool) -> None:
-        """Raise the first failed signature among the batches answered (all, if ``wait``)."""
-        while sigs and (wait or sigs[0].ticket is None or sigs[0].ticket.done):
+        """Raise the first failed signature among the batches answered (all, if ``wait``);
+        wait for the oldest batches while more than ``in_flight`` are out."""
+        while sigs and (
+            wait or len(sigs) > in_flight or sigs[0].ticket is None or sigs[0].ticket.done
+        ):
             failure = sigs.popleft().first_failure()
             if failure is not None:
                 raise failure
 
     with closing(pool):
-        for _ in range(lookahead):
-            ask()
         worker = 0
         try:
-            while chunks:
-                chunk = chunks.popleft()
-                worker = chunk.worker
-                answer = chunk.ticket.result() if chunk.ticket is not None else b""
-                ask()  # keep the workers busy while this chunk is replayed
+            for start in range(0, size, CHUNK):
+                worker = (start // CHUNK) % len(pool)
                 created: list[tuple[NodeKey, bytes]] = []
                 replay.created = created
-                off = 0
                 with scratch.write() as w:
-                    for seq in range(chunk.start, chunk.end):
-                        if answer[off] != 0:
-                            n = int.from_bytes(answer[off + 1 : off + 5], "big")
-                            why = answer[off + 5 : off + 5 + n].decode()
-                            raise LedgerCorrupt(seq, f"entry does not decode: {why}")
-                        _, said, leaf, prev, sig, ts_raw, n = DECODED.unpack_from(answer, off)
-                        off += DECODED.size
-                        body = answer[off : off + n]
-                        off += n
-                        ts = ts_raw.decode("ascii")
-                        # The worker proved ``body`` canonical (decode_entry), so the plain
-                        # parser gives exactly the object the strict one did.
-                        stmt = SignedStatement(_parse(body.decode()), body, sig)
+                    for seq in range(start, min(start + CHUNK, size)):
+                        row = next(rows, None)
+                        if row is None or row[0] != seq:
+                            raise LedgerCorrupt(seq, "entry is missing")
+                        said, prev, ts, stmt, leaf = _decode(seq, row[1], leaf_of)
                         key = replay.entry(w, seq, said, prev, ts, stmt)
-                        replay.jobs.append((seq, key, None, "signature"))
+                        replay.jobs.append((seq, key, stmt.sig, stmt.body, "signature"))
                         replay.leaf(leaf, created)
                         replay.last_ts = ts
-                        replay.checkpoints_at(seq + 1)
-                    if chunk.missing is not None:
-                        raise LedgerCorrupt(chunk.missing, "entry is missing")
+                        if replay.next_cp is not None and replay.next_cp.size <= seq + 1:
+                            replay.checkpoints_at(seq + 1)
                 replay.check_nodes(created)
-                send_signatures(chunk.worker)
+                send_signatures(worker)
                 collect(wait=False)
                 if progress is not None:
-                    progress(chunk.end, size)
+                    progress(min(start + CHUNK, size), size)
         except LedgerCorrupt as found:
             # A lower seq may still fail its signature check: those come first.
             send_signatures(worker)
