@@ -18,6 +18,21 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def _verify_cpu(run: dict[str, Any]) -> list[str]:
+    """The CPU accounting of the median verify run (absent from older result files)."""
+    if "cpu_us_per_entry" not in run:
+        return []
+    return [
+        f"CPU time of that verify run: {run['cpu_us_per_entry']} µs per entry in all "
+        f"(main process {run['main_cpu_us_per_entry']}, signature workers "
+        f"{run['workers_cpu_us_per_entry']}) against {run['ed25519_cpu_us_per_check']} µs "
+        "per Ed25519 check: on two cores of its own that CPU allows "
+        f"**{run['cpu_bound_ratio_2_cores']:.2f}x** one core's rate (2 x check / CPU per "
+        "entry; the wall-clock ratio above also depends on what else ran on the machine).",
+        "",
+    ]
+
+
 def log_section(r: dict[str, Any], name: str) -> list[str]:
     ratios = r["ratios"]
     ol, cl, ve = r["appends_open_loop"], r["appends_closed_loop"], r["verify"]
@@ -50,6 +65,7 @@ def log_section(r: dict[str, Any], name: str) -> list[str]:
         f"(runs: {', '.join(f'{x:.2f}' for x in ve['ratios_all_runs'])}) | >= 1.5x "
         f"| {verdict(ratios['verify_vs_ed25519'] >= 1.5)} |",
         "",
+        *_verify_cpu(ve["run"]),
         "The open-loop run submits the whole burst at once, so its latencies are mostly "
         "queueing behind the burst; the closed-loop run (each client waits for its receipt "
         "before sending the next) shows the latency a caller sees.",
