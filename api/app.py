@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, openapi, web
+from api.gc_tuning import settle_heap
 from api.limits import BodyLimit
 from api.metrics import Metrics
 from api.observe import Observe
@@ -34,15 +35,20 @@ certificate-free city's data assets (e-licences).
 """
 
 
-def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
+def create_app(
+    settings: Settings, *, clock: Clock = system_clock, serving: bool = False
+) -> FastAPI:
     """The API over the ledger ``settings.db``; ``clock`` is the ledger's time (tests pass
-    a fixed one)."""
+    a fixed one). ``serving``: this process is a server that runs the app until it stops
+    (`api.gc_tuning.settle_heap` once it has started)."""
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         server = Server.open(settings, metrics, clock)
         app.state.server = server
+        if serving:
+            settle_heap()
         try:
             yield
         finally:
@@ -86,5 +92,6 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """For uvicorn's ``--factory``: settings from ``CHAINLEDGER_*`` variables."""
-    return create_app(Settings())
+    """For uvicorn's ``--factory`` (``chainledger serve``): settings from ``CHAINLEDGER_*``
+    variables."""
+    return create_app(Settings(), serving=True)
