@@ -45,6 +45,7 @@ from chainledger.crypto import is_small_order
 
 __all__ = [
     "OP_CHECK",
+    "Job",
     "SignatureChecker",
     "SignaturePool",
     "Ticket",
@@ -55,7 +56,6 @@ __all__ = [
 #: (public key, signature, message)
 Job = tuple[bytes, bytes, bytes]
 _U32 = struct.Struct(">I")
-_U64 = struct.Struct(">Q")
 _HEAD = struct.Struct(">BI")  # op, payload length
 OP_CHECK, OP_PACK = b"C", b"P"
 
@@ -112,19 +112,11 @@ def _read_exactly(stream: IO[bytes], n: int) -> bytes:
     return data
 
 
-class _Handler:
-    """What a worker does with each request (also run inline, in the caller's process)."""
-
-    @staticmethod
-    def handle(op: bytes, payload: bytes) -> bytes:
-        if op == OP_CHECK:
-            return bytes(check_all(_parse_jobs(payload)))
-        if op == OP_PACK:
-            return _Handler.check_and_pack(payload)
-        raise ValueError(f"unknown op {op!r}")
-
-    @staticmethod
-    def check_and_pack(payload: bytes) -> bytes:
+def _handle(op: bytes, payload: bytes) -> bytes:
+    """What a worker does with one request (also run inline, in the caller's process)."""
+    if op == OP_CHECK:
+        return bytes(check_all(_parse_jobs(payload)))
+    if op == OP_PACK:
         from chainledger.store.entry_codec import pack_statement
 
         jobs = _parse_jobs(payload)
@@ -133,6 +125,7 @@ class _Handler:
             packed = pack_statement(msg)
             parts += [_U32.pack(len(packed)), packed]
         return b"".join(parts)
+    raise ValueError(f"unknown op {op!r}")
 
 
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
@@ -163,9 +156,8 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     writer = threading.Thread(target=write, daemon=True)
     reader.start()
     writer.start()
-    handler = _Handler()
     while (request := inbox.get()) is not None:
-        outbox.put(handler.handle(*request))
+        outbox.put(_handle(*request))
     outbox.put(None)
     writer.join()
 
@@ -280,14 +272,13 @@ def _pack_all(jobs: Sequence[Job]) -> list[bytes]:
 
 
 class _Inline:
-    """A worker's handler run in this process (small ledgers, one core)."""
+    """A worker's requests handled in this process (small ledgers, one core)."""
 
     def __init__(self) -> None:
-        self.handler = _Handler()
         self.answers: deque[bytes] = deque()
 
     def send(self, op: bytes, payload: bytes) -> None:
-        self.answers.append(self.handler.handle(op, payload))
+        self.answers.append(_handle(op, payload))
 
     def receive(self) -> bytes:
         return self.answers.popleft()
