@@ -8,13 +8,12 @@ uvicorn calls in each worker process (``chainledger serve``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, openapi, web
-from api.gc_tuning import settle_heap
 from api.limits import BodyLimit
 from api.metrics import Metrics
 from api.observe import Observe
@@ -22,6 +21,7 @@ from api.routes import platform, presentations, private, public, witness, writes
 from api.server import Server
 from api.settings import Settings
 from chainledger.clock import Clock, system_clock
+from chainledger.gc_tuning import settled_heap
 
 DESCRIPTION = """\
 The chainledger HTTP API: an append-only, hash-chained, Merkle-verifiable ledger of a
@@ -40,17 +40,16 @@ def create_app(
 ) -> FastAPI:
     """The API over the ledger ``settings.db``; ``clock`` is the ledger's time (tests pass
     a fixed one). ``serving``: this process is a server that runs the app until it stops
-    (`api.gc_tuning.settle_heap` once it has started)."""
+    (`chainledger.gc_tuning.settled_heap` once it has started)."""
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         server = Server.open(settings, metrics, clock)
         app.state.server = server
-        if serving:
-            settle_heap()
         try:
-            yield
+            with settled_heap() if serving else nullcontext():
+                yield
         finally:
             server.close()
 

@@ -29,6 +29,7 @@ from chainledger.cli_support import (
 )
 from chainledger.crypto import party_id
 from chainledger.domain import Domain, domain_rules
+from chainledger.gc_tuning import settled_heap
 from chainledger.ledger import DEFAULT_ORIGIN
 from chainledger.location import Location
 from chainledger.store.sqlite import SqliteStore
@@ -305,7 +306,7 @@ def _restore_postgres(src: Path, backup: Location, db: Location) -> None:
 @db_option
 def verify(db: Location) -> None:
     """Recompute the chain, signatures, Merkle nodes, checkpoints and projections."""
-    with open_ledger(db) as ledger:
+    with open_ledger(db) as ledger, settled_heap():
         if sys.stderr.isatty():
             from rich.progress import Progress
 
@@ -341,7 +342,7 @@ def demo(db: Location, scale: str, rng_seed: int) -> None:
     from chainledger.demo import SCALES, build_demo, demo_dir
 
     chosen = SCALES[scale]
-    with open_domain(db, max_batch=4096) as domain:
+    with open_domain(db, max_batch=4096) as domain, settled_heap():
         if domain.stats()["assets"]:
             fail(f"{db} already has assets: the demo builds on an empty ledger")
         if sys.stderr.isatty():
