@@ -186,7 +186,7 @@ class _Replay:
         return stored
 
     def checkpoints_at(self, size: int) -> None:
-        """Check every stored checkpoint of this size (called after each entry)."""
+        """Check every stored checkpoint of this size (called after the entry that reaches it)."""
         while self.next_cp is not None and self.next_cp.size <= size:
             cp = self.next_cp
             if cp.size < size:  # a size passed without being checked: only possible for size 0
