@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chainledger.ledger import Ledger
+    from chainledger.sequencer import Sequencer
 
 
 def chainledger_exe() -> str:
@@ -85,3 +92,39 @@ def read_stored(db: Path, seq: int) -> bytes:
     with closing(sqlite3.connect(db)) as conn:
         (data,) = conn.execute("SELECT data FROM entries WHERE seq = ?", (seq,)).fetchone()
     return bytes(data)
+
+
+# --- group commit ----------------------------------------------------------------------------
+
+
+@contextmanager
+def one_batch(led: Ledger, sequencer: Sequencer | None = None) -> Iterator[None]:
+    """Hold the SQLite ledger's write lock from another connection, blocking the sequencer's
+    writer, so that everything submitted meanwhile reaches it as one batch. On release, first
+    wait (up to 30 s) until the checker stage has finished with everything submitted."""
+    seq = sequencer or led.sequencer
+    conn = sqlite3.connect(led.store.path, isolation_level=None)  # type: ignore[attr-defined]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        deadline = time.monotonic() + 30
+        while seq.unchecked() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+
+# --- a context manager that only records --------------------------------------------------
+
+
+def recording_context(calls: list[str]) -> Callable[[], contextlib.AbstractContextManager[None]]:
+    """A stand-in for a context manager: each use appends "enter", then "exit", to ``calls``."""
+
+    @contextmanager
+    def recording() -> Iterator[None]:
+        calls.append("enter")
+        yield
+        calls.append("exit")
+
+    return recording

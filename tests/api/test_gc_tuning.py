@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support import recording_context
 
 from api import app as app_module
 from api.app import create_app
@@ -16,14 +15,7 @@ from api.settings import Settings
 
 def _record(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-
-    @contextmanager
-    def recording() -> Iterator[None]:
-        calls.append("settled")
-        yield
-        calls.append("restored")
-
-    monkeypatch.setattr(app_module, "settled_heap", recording)
+    monkeypatch.setattr(app_module, "settled_heap", recording_context(calls))
     return calls
 
 
@@ -35,8 +27,8 @@ def test_only_a_serving_app_settles_its_heap(
     _, db = cast_db
     with TestClient(create_app(Settings(db=db), serving=serving)) as c:
         assert c.get("/v1/checkpoint").status_code == 200
-        assert calls == (["settled"] if serving else [])
-    assert calls == (["settled", "restored"] if serving else [])
+        assert calls == (["enter"] if serving else [])
+    assert calls == (["enter", "exit"] if serving else [])
 
 
 def test_the_served_app_factory_is_a_serving_app(
@@ -47,4 +39,4 @@ def test_the_served_app_factory_is_a_serving_app(
     monkeypatch.setenv("CHAINLEDGER_DB", str(db))
     with TestClient(app_module.app_from_env()) as c:
         assert c.get("/v1/checkpoint").status_code == 200
-    assert calls == ["settled", "restored"]
+    assert calls == ["enter", "exit"]

@@ -11,17 +11,14 @@ nothing. Every test ends with `verify_ledger` replaying the whole ledger.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain_support import Cast, make_cast
-from support import FakeClock
+from support import FakeClock, one_batch
 
 from chainledger.access import read_fields, request_hash
 from chainledger.clock import format_ts
@@ -52,29 +49,6 @@ def cast(tmp_path: Path, clock: FakeClock) -> Iterator[Cast]:
         verify_ledger(c.domain.store, rules=domain_rules())
     finally:
         c.domain.close()
-
-
-class one_batch:
-    """Hold the database's write lock from another connection so that everything
-    submitted meanwhile reaches the sequencer's writer as one batch (released once the
-    checker stage has moved all of it to the ready list)."""
-
-    def __init__(self, d: Domain) -> None:
-        self.path = d.store.path
-        self.sequencer = d.ledger.sequencer
-
-    def __enter__(self) -> None:
-        self.conn = sqlite3.connect(self.path, isolation_level=None)
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        deadline = time.monotonic() + 30
-        while self.sequencer.unchecked() and time.monotonic() < deadline:
-            time.sleep(0.001)
-        self.conn.execute("ROLLBACK")
-        self.conn.close()
 
 
 def a_grant(cast: Cast) -> SignedStatement:
@@ -137,13 +111,18 @@ def test_the_refusal_nonce_is_the_records_content_in_the_statements_nonce_form()
 # --- statements -------------------------------------------------------------------------------
 
 
-def test_a_statement_replayed_again_and_again_is_recorded_once(
-    cast: Cast, clock: FakeClock
-) -> None:
+def appended_grant(cast: Cast) -> tuple[Domain, SignedStatement, int]:
+    """A grant appended: the domain, the grant, and the ledger's size after it."""
     d = cast.domain
     grant = a_grant(cast)
     d.append(grant)
-    size = d.ledger.size()
+    return d, grant, d.ledger.size()
+
+
+def test_a_statement_replayed_again_and_again_is_recorded_once(
+    cast: Cast, clock: FakeClock
+) -> None:
+    d, grant, size = appended_grant(cast)
 
     first = refusal(d, grant)
     assert first.reason == "replay"
@@ -168,7 +147,7 @@ def test_replays_in_one_batch_are_recorded_once(cast: Cast) -> None:
     d = cast.domain
     grant = a_grant(cast)
     size = d.ledger.size()
-    with one_batch(d):
+    with one_batch(d.ledger):
         futures = [d.submit(grant) for _ in range(4)]
     admitted = futures[0].result()
     assert admitted.seq == size
@@ -189,10 +168,7 @@ def test_replays_in_one_batch_are_recorded_once(cast: Cast) -> None:
 def test_the_same_request_refused_for_another_reason_is_another_record(
     cast: Cast, clock: FakeClock
 ) -> None:
-    d = cast.domain
-    grant = a_grant(cast)
-    d.append(grant)
-    size = d.ledger.size()
+    d, grant, size = appended_grant(cast)
 
     clock.now = T0 + timedelta(minutes=10)  # outside the 5-minute window: skew is checked first
     late = refusal(d, grant)

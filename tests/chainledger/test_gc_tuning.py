@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import recording_context
 
 from chainledger import cli as cli_module
 from chainledger.gc_tuning import YOUNG_THRESHOLD
@@ -62,14 +61,7 @@ def test_settled_heap_freezes_then_restores_and_still_collects_cycles() -> None:
 
 def test_verify_runs_in_a_settled_heap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-
-    @contextmanager
-    def recording() -> Iterator[None]:
-        calls.append("enter")
-        yield
-        calls.append("exit")
-
-    monkeypatch.setattr(cli_module, "settled_heap", recording)
+    monkeypatch.setattr(cli_module, "settled_heap", recording_context(calls))
     Ledger.init(tmp_path / "l.db").close()
     result = CliRunner().invoke(cli_module.main, ["verify", "--db", str(tmp_path / "l.db")])
     assert result.exit_code == 0, result.output

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support import FakeClock
+from support import FakeClock, one_batch
 
 from chainledger import merkle
 from chainledger.checkpoint import verify_checkpoint
@@ -184,7 +182,7 @@ def test_replayed_nonce_is_refused(ledger: Ledger) -> None:
 
 def test_replay_within_one_batch_is_refused(ledger: Ledger) -> None:
     stmt = note(ledger)
-    with _write_lock(ledger):  # hold the writer so both land in one batch
+    with one_batch(ledger):  # hold the writer so both land in one batch
         first, second = ledger.submit(stmt), ledger.submit(stmt)
     first.result()
     with pytest.raises(Replay):
@@ -251,34 +249,11 @@ def test_unknown_kind_and_second_genesis_are_refused(ledger: Ledger) -> None:
 # --- group commit ----------------------------------------------------------------------------
 
 
-class _write_lock:
-    """Hold the database's write lock from another connection, blocking the sequencer.
-
-    On release, first wait until the checker stage has finished with everything
-    submitted, so that all of it is ready for the writer's next batch at once.
-    """
-
-    def __init__(self, led: Ledger, sequencer: Sequencer | None = None) -> None:
-        self.path = led.store.path  # type: ignore[attr-defined]
-        self.sequencer = sequencer or led.sequencer
-
-    def __enter__(self) -> None:
-        self.conn = sqlite3.connect(self.path, isolation_level=None)
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, *exc: object) -> None:
-        deadline = time.monotonic() + 30
-        while self.sequencer.unchecked() and time.monotonic() < deadline:
-            time.sleep(0.001)
-        self.conn.execute("ROLLBACK")
-        self.conn.close()
-
-
 def test_concurrent_appends_share_batches_and_checkpoints(ledger: Ledger) -> None:
     seq = ledger.sequencer
     batches_before = seq.batches
     statements = [note(ledger, str(i)) for i in range(200)]
-    with _write_lock(ledger):
+    with one_batch(ledger):
         futures = [ledger.submit(s) for s in statements]
     receipts = [f.result() for f in futures]
     # The writer held at most the first few statements when it blocked; everything
@@ -348,7 +323,7 @@ def test_full_queue_pushes_back(ledger: Ledger) -> None:
         ledger.clock, max_queue=2,
     )  # fmt: skip
     try:
-        with _write_lock(ledger, seq):
+        with one_batch(ledger, seq):
             accepted = []
             with pytest.raises(Overloaded) as info:
                 for i in range(10):
@@ -369,7 +344,7 @@ def test_a_failing_batch_rolls_back_entirely_and_the_next_one_works(tmp_path: Pa
 
     bad = Kind("boom", frozenset({"platform"}), frozenset({"text"}), no_check, explode)
     with Ledger.init(tmp_path / "b.db", rules=core_rules().with_kinds([bad])) as led:
-        with _write_lock(led):
+        with one_batch(led):
             good = led.submit(note(led, "before"))
             boom = led.submit(led.platform_statement("boom", text="x"))
         with pytest.raises(RuntimeError):
