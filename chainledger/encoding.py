@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import rfc8785
 
 from chainledger.errors import MalformedInput
@@ -48,8 +49,10 @@ JsonObject = dict[str, Any]
 MAX_SAFE_INTEGER = 2**53 - 1
 _HEX = re.compile(r"(?:[0-9a-f]{2})*")
 _BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")  # lead bytes of 4-byte UTF-8 sequences
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+#: Types orjson would serialize on its own (dataclasses, datetimes) are refused instead,
+#: as ``json.dumps`` refuses them: only the data model's plain values are encoded.
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 )
 
 #: Deeply nested values are refused before they reach a recursive encoder.
@@ -63,22 +66,23 @@ def canonical(value: Mapping[str, Any] | list[Any], *, checked: bool = False) ->
     (floats, unsafe integers, non-string keys, lone surrogates, U+0000, too deep).
     ``checked=True`` skips that walk for values `parse_json_object` produced.
 
-    Within the data model, the C-accelerated ``json.dumps`` with sorted keys
-    and no whitespace writes exactly the RFC 8785 bytes: integers print the
-    same, string escaping is the same (RFC 8785 section 3.2.2.2 follows
-    ECMAScript: the two-letter escapes, ``\\u00xx`` in lowercase for other
-    control characters, nothing else escaped), and member names sort the same
-    (section 3.2.3 sorts by UTF-16 code units, which matches code-point order
-    for the Basic Multilingual Plane). Only text with characters beyond the BMP
-    (4-byte UTF-8 sequences, lead byte >= 0xF0) is handed to the `rfc8785`
-    package, whose ordering is right for them. The tests check both paths
-    against `rfc8785` on generated values.
+    Within the data model, ``orjson`` with sorted keys writes exactly the RFC
+    8785 bytes, an order of magnitude faster than ``json.dumps`` (which writes
+    the same; verify re-encodes every entry): integers print the same, string
+    escaping is the same (RFC 8785 section 3.2.2.2 follows ECMAScript: the
+    two-letter escapes, ``\\u00xx`` in lowercase for other control characters,
+    nothing else escaped), and member names sort the same (section 3.2.3 sorts
+    by UTF-16 code units, which matches orjson's code-point order for the Basic
+    Multilingual Plane). Only text with characters beyond the BMP (4-byte UTF-8
+    sequences, lead byte >= 0xF0) is handed to the `rfc8785` package, whose
+    ordering is right for them. The tests check both paths against `rfc8785` on
+    generated values, and every BMP character against ``json.dumps``.
     """
     if not checked:
         check_json_value(value)
     try:
-        out = _ENCODER.encode(value).encode("utf-8")
-    except (UnicodeEncodeError, ValueError, TypeError, RecursionError) as exc:
+        out = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except (TypeError, ValueError, RecursionError) as exc:  # orjson.JSONEncodeError too
         raise MalformedInput("value", f"not canonicalizable: {type(exc).__name__}") from exc
     if not out.isascii() and _BEYOND_BMP.search(out):
         try:
@@ -149,7 +153,7 @@ def _safe_int(text: str) -> int:
     return n
 
 
-def parse_json_object(data: bytes | str, what: str = "json") -> JsonObject:
+def parse_json_object(data: object, what: str = "json") -> JsonObject:
     """Parse untrusted JSON text that must be an object in the ledger's data model.
 
     Refuses anything but text or bytes, invalid UTF-8, duplicate keys,
@@ -206,10 +210,6 @@ _DECODER = json.JSONDecoder(
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
-#: No duplicate-key hook: `parse_canonical_object` compares bytes instead.
-_PLAIN_DECODER = json.JSONDecoder(
-    parse_constant=_refuse_constant, parse_float=_refuse_float, parse_int=_safe_int
-)
 
 
 def parse_canonical_object(data: bytes) -> JsonObject | None:
@@ -218,20 +218,35 @@ def parse_canonical_object(data: bytes) -> JsonObject | None:
     None means ``data`` is not shown to be such bytes by this quick check (it may be
     invalid, not canonical, or merely unusual: U+0000 escapes, deep nesting); a caller
     then judges it with `parse_json_object` and `canonical`, which say why. An object
-    returned is in the ledger's data model. The parser runs without the duplicate-key
-    hook: text with a repeated key parses to an object that re-encodes with that key
-    once, so its bytes differ from ``data`` and the answer is None all the same.
+    returned is in the ledger's data model. ``orjson`` parses: it refuses invalid UTF-8,
+    lone surrogates, raw control characters, NaN and Infinity; it takes floats, integers
+    of any size and repeated keys. A number outside the data model makes the answer None,
+    and text with a repeated key parses to an object that re-encodes with that key once,
+    so its bytes differ from ``data`` and the answer is None all the same.
     """
     if b"\\u0000" in data or data.count(b"{") + data.count(b"[") > MAX_DEPTH:
         return None
     try:
-        value = _PLAIN_DECODER.decode(data.decode("utf-8"))
-        # A lone surrogate cannot be encoded, so canonical refuses it (MalformedInput).
-        if isinstance(value, dict) and canonical(value, checked=True) == data:
-            return value
-    except (ValueError, RecursionError):  # MalformedInput and UnicodeDecodeError included
+        value = orjson.loads(data)
+        if isinstance(value, dict) and _numbers_in_model(value):
+            return value if canonical(value, checked=True) == data else None
+    except (ValueError, MalformedInput):  # orjson.JSONDecodeError is a ValueError
         pass
     return None
+
+
+def _numbers_in_model(value: Any) -> bool:
+    """False if a value orjson parsed holds a float or an integer beyond the safe range
+    (its other values are dicts, lists, strings, booleans and None)."""
+    if isinstance(value, dict):
+        return all(_numbers_in_model(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_numbers_in_model(item) for item in value)
+    if isinstance(value, float):
+        return False
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    return True
 
 
 def text_is_unicode(value: Any) -> bool:
@@ -297,7 +312,7 @@ def canonical_b64_pattern(length: int) -> re.Pattern[str]:
     return re.compile(f"[A-Za-z0-9+/]{{{4 * full}}}{tail}")
 
 
-def b64decode(text: str, what: str = "base64", length: int | None = None) -> bytes:
+def b64decode(text: object, what: str = "base64", length: int | None = None) -> bytes:
     """Strict standard base64: refuses URL-safe letters, missing padding and junk.
 
     If ``length`` is given, the decoded value must have exactly that many bytes.
@@ -319,7 +334,7 @@ def b64decode(text: str, what: str = "base64", length: int | None = None) -> byt
     return data
 
 
-def hexdecode(text: str, what: str = "hex", length: int | None = None) -> bytes:
+def hexdecode(text: object, what: str = "hex", length: int | None = None) -> bytes:
     """Lowercase hex to bytes; refuses uppercase and odd lengths so one value has one form."""
     if not isinstance(text, str) or _HEX.fullmatch(text) is None:
         raise MalformedInput(what, "must be an even number of lowercase hex digits")

@@ -96,8 +96,8 @@ class _SigBatch:
         if self.ticket is not None:
             for i, ok in zip(self.sent, self.ticket.result(), strict=True):
                 verdicts[i] = ok == 1
-        for (seq, _, _, _, what), ok in zip(self.jobs, verdicts, strict=True):
-            if not ok:
+        for (seq, _, _, _, what), verified in zip(self.jobs, verdicts, strict=True):
+            if not verified:
                 return LedgerCorrupt(seq, f"{what} does not verify")
         return None
 
@@ -166,6 +166,27 @@ class _Replay:
         self.prev = leaf
 
     def check_nodes(self, created: list[tuple[NodeKey, bytes]]) -> None:
+        """Compare the nodes recomputed in a chunk with the stored ones.
+
+        A chunk completes one run of consecutive indexes per level, in order, so each
+        level is one range read and one comparison of the concatenated hashes; only when
+        a level differs are its nodes compared one by one, to name the first bad one.
+        """
+        runs: dict[int, tuple[int, list[bytes]]] = {}
+        for (level, index), h in created:
+            run = runs.get(level)
+            if run is None:
+                runs[level] = (index, [h])
+            elif index == run[0] + len(run[1]):
+                run[1].append(h)
+            else:  # not one run (never so from a Frontier): node by node
+                self._name_bad_node(created)
+                return
+        for level, (first, hashes) in runs.items():
+            if self.store.node_run(level, first, first + len(hashes)) != b"".join(hashes):
+                self._name_bad_node([c for c in created if c[0][0] == level])
+
+    def _name_bad_node(self, created: list[tuple[NodeKey, bytes]]) -> None:
         stored = self._stored_nodes(created)
         for (level, index), h in created:
             if stored.get((level, index)) != h:

@@ -113,6 +113,12 @@ class LogReader(Protocol):
         than `nodes` with thousands of keys (verify reads every node)."""
         ...
 
+    def node_run(self, level: int, start: int, end: int) -> bytes:
+        """The stored hashes of the nodes (level, i) for start <= i < end, concatenated in
+        index order (a missing node leaves no gap): what verify compares a whole chunk's
+        recomputed nodes with, one bytes comparison per level."""
+        ...
+
     def nonce_used(self, actor: str, nonce: str) -> bool: ...
 
     def nonce_seq(self, actor: str, nonce: str) -> int | None:

@@ -27,6 +27,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +137,7 @@ class SqlReads(ProjectionReads):
         )
         cur.arraysize = 1024
         while rows := cur.fetchmany():
-            for seq, data in rows:
-                yield seq, bytes(data)
+            yield from rows  # BLOBs (bytea) come back as bytes from both drivers
 
     def nodes(self, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
         wanted = {node_id(k): k for k in keys}
@@ -165,6 +165,13 @@ class SqlReads(ProjectionReads):
         )
         mask = (1 << _LEVEL_SHIFT) - 1
         return {(level, nid & mask): bytes(h) for nid, h in rows}
+
+    def node_run(self, level: int, start: int, end: int) -> bytes:
+        rows = self._c().execute(
+            "SELECT hash FROM nodes WHERE id >= ? AND id < ? ORDER BY id",
+            (node_id((level, start)), node_id((level, end))),
+        )
+        return b"".join(map(itemgetter(0), rows))  # BLOBs come back as bytes
 
     def nonces_used(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         keyed = {nonce_key(a, n): (a, n) for a, n in pairs}

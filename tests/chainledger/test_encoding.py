@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import types
 from datetime import UTC, datetime, timedelta, timezone
@@ -93,6 +94,37 @@ _tricky_keys = st.text(
 def test_canonical_key_order_and_escaping_equal_rfc8785(value: dict[str, Any]) -> None:
     assert canonical(value) == rfc8785.dumps(value)
     assert canonical([value, [value]]) == rfc8785.dumps([value, [value]])
+
+
+def test_canonical_every_bmp_character_equals_rfc8785() -> None:
+    # The fast encoder (orjson) must escape and order every character as RFC 8785 does:
+    # each block of 512 code points as keys and values of one object, and in an array.
+    for start in range(0, 0x10000, 512):
+        chars = [chr(c) for c in range(start, start + 512) if not 0xD800 <= c <= 0xDFFF]
+        if not chars or chars == ["\0"]:
+            continue
+        value: dict[str, Any] = {c + "k": [c, c + "v"] for c in chars if c != "\0"}
+        assert canonical(value) == rfc8785.dumps(value), hex(start)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [datetime(2026, 11, 27, tzinfo=UTC), {"ts": datetime(2026, 11, 27, tzinfo=UTC)}, Decimal(1)],
+)
+def test_canonical_refuses_non_json_types_even_unchecked(value: Any) -> None:
+    # checked=True skips the data-model walk; the encoder itself must still refuse what
+    # json.dumps refused (orjson would write datetimes and dataclasses on its own).
+    with pytest.raises(MalformedInput):
+        canonical(value, checked=True)
+
+
+def test_canonical_refuses_dataclasses_even_unchecked() -> None:
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    with pytest.raises(MalformedInput):
+        canonical({"p": Point(1)}, checked=True)
 
 
 def test_canonical_known_bytes() -> None:

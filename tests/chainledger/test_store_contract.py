@@ -294,6 +294,14 @@ def test_long_ranges_stream_in_order(store: Store) -> None:
     nodes = store.node_range(0, 10, 4100)  # type: ignore[attr-defined]
     assert nodes == {(0, i): i.to_bytes(32, "big") for i in range(10, 4100)}
     assert store.node_range(1, 0, 10) == {}  # type: ignore[attr-defined]
+    # node_run: the same range as one bytes value, in index order, a missing node no gap.
+    run = store.node_run(0, 10, 4100)
+    assert run == b"".join(i.to_bytes(32, "big") for i in range(10, 4100))
+    assert store.node_run(1, 0, 10) == b""
+    with store.write() as w:  # level 2, inserted out of order, index 2 missing
+        w.add_nodes([((2, i), bytes([i]) * 32) for i in (3, 0, 1)])
+    assert store.node_run(2, 0, 4) == bytes([0]) * 32 + bytes([1]) * 32 + bytes([3]) * 32
+    assert store.node_run(2, 1, 3) == bytes([1]) * 32
 
 
 def test_text_keys_sort_by_code_point(store: Store) -> None:
