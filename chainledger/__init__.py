@@ -2,3 +2,7 @@
 
 No HTTP and no UI here; `api` and `wallet` build on this package, never the reverse.
 """
+
+from chainledger.compiled import install
+
+install()  # the compiled build of the hot modules, if there is one for these sources

@@ -72,11 +72,13 @@ class HashSuite:
     hash: Callable[[bytes], bytes]
     size: int = 32
 
-    def leaf(self, data: bytes) -> bytes:
+    # bytes | bytearray: a proof's hashes may be either, and compiled (chainledger.compiled) a
+    # plain ``bytes`` parameter would refuse a bytearray.
+    def leaf(self, data: bytes | bytearray) -> bytes:
         """RFC 9162 section 2.1.1: MTH({d0}) = HASH(0x00 || d0)."""
         return self.hash(b"\x00" + data)
 
-    def node(self, left: bytes, right: bytes) -> bytes:
+    def node(self, left: bytes | bytearray, right: bytes | bytearray) -> bytes:
         """RFC 9162 section 2.1.1: HASH(0x01 || MTH(left) || MTH(right))."""
         return self.hash(b"\x01" + left + right)
 

@@ -13,6 +13,8 @@ is lying, and is reported as such.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 __all__ = [
     "BadSignature",
     "ChainledgerError",
@@ -34,7 +36,7 @@ __all__ = [
 class ChainledgerError(Exception):
     """Base class. ``code`` is stable across releases; clients may switch on it."""
 
-    code: str = "error"
+    code: ClassVar[str] = "error"
 
 
 # --- the caller asked for something malformed or impossible -------------------------------

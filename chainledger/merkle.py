@@ -263,7 +263,7 @@ def consistency_proof(
 # --- verification ------------------------------------------------------------------------------
 
 
-def _check_hash(value: bytes, what: str) -> None:
+def _check_hash(value: object, what: str) -> None:
     if not isinstance(value, bytes | bytearray) or len(value) != HASH_SIZE:
         got = len(value) if isinstance(value, bytes | bytearray) else type(value).__name__
         raise MalformedHash(f"{what} must be {HASH_SIZE} bytes, got {got}")

@@ -264,7 +264,7 @@ class Verifier:
         return timestamp
 
 
-def parse_verifier_key(vkey: str) -> Verifier:
+def parse_verifier_key(vkey: object) -> Verifier:
     """Parse ``name+keyid+base64(type || key)``; refuses bad lengths, types and key IDs."""
     if not isinstance(vkey, str):
         raise BadVerifierKey("must be a string")

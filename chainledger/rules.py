@@ -93,7 +93,7 @@ def refusal_reason(exc: ChainledgerError) -> str:
     return "not_allowed"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Context:
     """Where a statement lands: its seq and the ledger's time (the entry's ``ts``).
 
@@ -102,6 +102,10 @@ class Context:
     `verify` replays history. ``suite`` is the ledger's hash suite; ``log`` the
     entries so far (when `verify` replays into scratch projections, the
     projections are new but the log is the one being verified).
+
+    Read-only by contract but not frozen: one is built for every entry, and compiled
+    (`chainledger.compiled`) a frozen dataclass is built by Python-level attribute
+    setting, about ten times the cost of a plain one.
     """
 
     seq: int

@@ -3,7 +3,7 @@
 A ledger process has one serial stage, the writer, which runs Python under
 the GIL; signature checks are the largest share of the remaining work. Small
 batches are checked in the calling thread. Large batches go to worker
-*processes* (``python -m chainledger.sigcheck``, plain subprocesses talking over
+*processes* (`serve` in ``python -c`` subprocesses, talking over
 pipes, so they inherit no threads, locks or database connections), one chunk
 per worker: the checks then cost the ledger process only the copying of
 bytes, and none of its interpreter time.
@@ -165,7 +165,13 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
 class _Worker:
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chainledger.sigcheck"],
+            # -c, not -m: a compiled module (chainledger.compiled) cannot run as __main__
+            [
+                sys.executable,
+                "-c",
+                "import sys; from chainledger.sigcheck import serve; "
+                "serve(sys.stdin.buffer, sys.stdout.buffer)",
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )

@@ -107,6 +107,11 @@ class SignedStatement:
     body: bytes
     sig: bytes
 
+    def __reduce__(self) -> tuple[type[SignedStatement], tuple[JsonObject, bytes, bytes]]:
+        # The demo's signing processes send statements back pickled; compiled (mypyc), a
+        # frozen class cannot be refilled field by field, so it is rebuilt by its constructor.
+        return (SignedStatement, (self.stmt, self.body, self.sig))
+
     @property
     def kind(self) -> str:
         return str(self.stmt["kind"])
@@ -124,9 +129,7 @@ class SignedStatement:
         return str(self.stmt["nonce"])
 
     @classmethod
-    def create(
-        cls, stmt: Mapping[str, Any], sig: bytes, *, checked: bool = False
-    ) -> SignedStatement:
+    def create(cls, stmt: object, sig: object, *, checked: bool = False) -> SignedStatement:
         """Check the common fields and canonicalize; the signature is not verified here.
 
         ``checked=True``: ``stmt`` came from `parse_json_object`, so it is known to be
@@ -154,7 +157,7 @@ class SignedStatement:
         return cls(stmt, body, sig)
 
     @classmethod
-    def from_wire(cls, wire: Mapping[str, Any] | bytes | str) -> SignedStatement:
+    def from_wire(cls, wire: object) -> SignedStatement:
         """Parse ``{"stmt": {...}, "sig": "<b64>"}`` from untrusted input."""
         obj = wire if isinstance(wire, Mapping) else parse_json_object(wire, "signed statement")
         if set(obj) != {"stmt", "sig"}:

@@ -9,6 +9,13 @@ from typing import Any
 
 import pytest
 
+from chainledger.compiled import install
+
+# With tests/ on sys.path, `import chainledger` finds tests/chainledger (a namespace package)
+# before the editable install's finder finds the package, so chainledger/__init__.py never
+# runs in the tests: install the compiled build of the hot modules as it would.
+install()
+
 VECTORS = Path(__file__).parent / "vectors"
 
 
