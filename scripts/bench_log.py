@@ -38,11 +38,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from chainledger import compiled
 from chainledger.checkpoint import Checkpoint, sign_checkpoint
 from chainledger.clock import format_ts
 from chainledger.crypto import load_private_key
 from chainledger.entry import encode_entry
 from chainledger.frontier import Frontier
+from chainledger.gc_tuning import settled_heap
 from chainledger.ledger import Ledger, key_path
 from chainledger.note import Signer
 from chainledger.rules import Context
@@ -55,9 +57,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_info() -> dict[str, Any]:
-    """When and where a benchmark or evidence run happened (the start of its JSON)."""
+    """When and where a benchmark or evidence run happened (the start of its JSON), and
+    whether chainledger's hot modules ran compiled (`chainledger.compiled`)."""
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "compiled": compiled.active(),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -341,12 +345,14 @@ def bench_verify(db: Path) -> tuple[float, Any]:
     """Full verify's rate; and its CPU time per entry in every process (this one and its
     workers), next to one Ed25519 check's, for the ratio the CPU it used allows on two
     cores of its own: 2 x check / (CPU per entry). On a shared machine the wall-clock
-    ratio also depends on what else runs; this one mostly does not."""
+    ratio also depends on what else runs; this one mostly does not. In the settled heap
+    that ``chainledger verify`` runs in (`chainledger.gc_tuning`)."""
     led = Ledger.open(db, writable=False)
     try:
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu, t0 = time.process_time(), time.perf_counter()
-        report = verify_ledger(led.store, rules=led.rules)
+        with settled_heap():
+            report = verify_ledger(led.store, rules=led.rules)
         elapsed = time.perf_counter() - t0
         main_cpu = time.process_time() - cpu
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
