@@ -274,7 +274,11 @@ class SqlWriter(SqlReads, ProjectionWrites):
             self._conn.executemany(sql, rows)
 
     def party(self, party_id: str) -> PartyRow | None:
-        row: PartyRow | None = self._cache.get("party", party_id, super().party)
+        # A cached row straight from the cache's dict: every admitted statement asks for
+        # its actor twice (the signing key, the role), verify for every entry it replays.
+        row: PartyRow | None = self._cache.rows["party"].get(party_id)
+        if row is None:
+            row = self._cache.get("party", party_id, super().party)
         return row
 
     def add_entries(self, rows: Sequence[EntryRow]) -> None:
