@@ -94,6 +94,13 @@ def ed25519_verify_rate(seconds: float = 1.5) -> float:
     return 1 / _ed25519_checks(seconds, time.perf_counter)
 
 
+def ed25519_two_process_rate(seconds: float = 1.5) -> float:
+    """Verifications per second of two processes at once, one per core: what the two cores
+    deliver together (on a shared host, less than twice one core's rate)."""
+    with ProcessPoolExecutor(2) as pool:
+        return sum(pool.map(ed25519_verify_rate, [seconds, seconds]))
+
+
 def ratio_run(measure: Any) -> tuple[float, float, Any]:
     """Run ``measure()`` (returning (rate, details)) between two baseline measurements.
 
@@ -361,6 +368,7 @@ def bench_verify(db: Path) -> tuple[float, Any]:
     workers_cpu = (after.ru_utime + after.ru_stime) - (kids.ru_utime + kids.ru_stime)
     check = ed25519_cpu_per_check()
     per_entry = (main_cpu + workers_cpu) / report.entries
+    alone, pair = ed25519_verify_rate(), ed25519_two_process_rate()
     return report.entries / elapsed, {
         "entries": report.entries,
         "checkpoints": report.checkpoints,
@@ -371,6 +379,10 @@ def bench_verify(db: Path) -> tuple[float, Any]:
         "workers_cpu_us_per_entry": round(workers_cpu / report.entries * 1e6, 1),
         "ed25519_cpu_us_per_check": round(check * 1e6, 1),
         "cpu_bound_ratio_2_cores": round(2 * check / per_entry, 3),
+        "ed25519_one_process_per_s": round(alone, 1),
+        "ed25519_two_processes_per_s": round(pair, 1),
+        "two_core_scaling": round(pair / alone, 3),
+        "ratio_to_two_processes": round(report.entries / elapsed / pair, 3),
     }
 
 

@@ -4,6 +4,7 @@
     .venv/bin/python scripts/bench_profile.py verify DB [--profile] [--domain]
     .venv/bin/python scripts/bench_profile.py demo DB READS  # the seed demo, READS reads
     .venv/bin/python scripts/bench_profile.py ed25519        # one core's verify rate
+    .venv/bin/python scripts/bench_profile.py ed25519-pair   # CPU per check, alone and 2 at once
     .venv/bin/python scripts/bench_profile.py reads DIR N [--spy OUT]  # N counter reads
     .venv/bin/python scripts/bench_profile.py reads-ab DIR --code NAME=TREE ... [--spy OUT]
     .venv/bin/python scripts/bench_profile.py spy-buckets RAW      # where the loop's time goes
@@ -220,6 +221,22 @@ def spy_buckets(raw: Path) -> None:
         print(f"  {100 * n / total:5.1f} %  {bucket}")
 
 
+def ed25519_pair() -> None:
+    """CPU per Ed25519 check alone, then in two processes at once (both cores busy)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from bench_log import ed25519_cpu_per_check
+
+    alone = ed25519_cpu_per_check(3.0)
+    with ProcessPoolExecutor(2) as pool:
+        pair = list(pool.map(ed25519_cpu_per_check, [3.0, 3.0]))
+    print(
+        f"Ed25519 CPU per check: alone {alone * 1e6:.1f} us; two processes at once "
+        + ", ".join(f"{p * 1e6:.1f}" for p in pair)
+        + " us"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -234,6 +251,7 @@ def main() -> None:
     demo.add_argument("db", type=Path)
     demo.add_argument("reads", type=int)
     sub.add_parser("ed25519")
+    sub.add_parser("ed25519-pair")
     reads = sub.add_parser("reads")
     reads.add_argument("dir", type=Path)
     reads.add_argument("n", type=int)
@@ -263,6 +281,8 @@ def main() -> None:
         reads_ab(args.dir, codes, args.pairs, args.seconds, args.reads, args.workers, args.spy)
     elif args.cmd == "spy-buckets":
         spy_buckets(args.raw)
+    elif args.cmd == "ed25519-pair":
+        ed25519_pair()
     elif args.cmd == "ed25519":
         print(f"ed25519 verifies/s (one core): {ed25519_verify_rate():.0f}")
     elif args.cmd == "notes":
