@@ -1,10 +1,11 @@
 """Compiled builds of the hot modules: used when they were built from exactly these sources.
 
 Full verification and the append path spend most of their interpreted time in a dozen
-modules (`HOT_MODULES`: the statement and entry codecs, canonical JSON, the rules, the
-Merkle tree). ``scripts/bootstrap`` compiles them with mypyc (the mypy project's compiler
-for type-annotated Python: the same source, the same semantics, checked by the same test
-suite) into ``.native/`` beside the package, with a digest of the sources it compiled.
+modules (`HOT_MODULES`: the statement and entry codecs, canonical JSON, the rules'
+dispatch, the tree's right edge, verify and its signature workers). ``scripts/bootstrap``
+compiles them with mypyc (the mypy project's compiler for type-annotated Python: the same
+source, checked by the same test suite) into ``.native/`` beside the package, with a
+digest of the sources it compiled.
 
 At import, `chainledger` has that build's modules imported instead of their sources
 (`install`: a finder first on ``sys.meta_path``) only if its digest is the digest of the
@@ -65,7 +66,7 @@ HOT_MODULES = (
     "store/entry_codec.py",
     "verify.py",
 )
-#: The group's shared library is ``chainledger.native__mypyc``, found through ``__path__``.
+#: The group's shared library is the module ``chainledger.native__mypyc`` of the build.
 GROUP = "chainledger.native"
 #: This interpreter's file name ending for extension modules (its ABI).
 EXT_SUFFIX: str = sysconfig.get_config_var("EXT_SUFFIX") or ".so"

@@ -76,7 +76,7 @@ def canonical(value: Mapping[str, Any] | list[Any], *, checked: bool = False) ->
     Multilingual Plane). Only text with characters beyond the BMP (4-byte UTF-8
     sequences, lead byte >= 0xF0) is handed to the `rfc8785` package, whose
     ordering is right for them. The tests check both paths against `rfc8785` on
-    generated values, and every BMP character against ``json.dumps``.
+    generated values, and every BMP character, as a key and as a value.
     """
     if not checked:
         check_json_value(value)

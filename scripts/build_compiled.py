@@ -3,10 +3,11 @@
     .venv/bin/python scripts/build_compiled.py [--force]
 
 Does nothing when the build's digest is the digest of the sources now on disk. Otherwise
-it compiles `HOT_MODULES` as one mypyc group in a scratch directory, checks in a fresh
-interpreter that the build loads and is used, then puts it in place (``DIGEST`` last,
-so a half-written build is never used). On failure (no C compiler, a mypyc error) it
-prints why, keeps no partial build and exits 1: chainledger then runs interpreted.
+it compiles `HOT_MODULES` as one mypyc group in a scratch directory (its ``DIGEST``
+written last, so a half-written build is never used), puts it in place and checks in a
+fresh interpreter that it loads and is used. On failure (no C compiler, a mypyc error, a
+build that does not load) it prints why, keeps no build and exits 1: chainledger then
+runs interpreted.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def build(scratch: Path) -> None:
                 opt_level="3",
                 group_name=GROUP,
                 target_dir=str(scratch / "c"),
-                multi_file=True,  # one C file per module: compiled on both cores
+                multi_file=True,  # one C file per module
             )
             for ext in extensions:  # mypyc writes a dotted group's headers one level down
                 ext.include_dirs.append(str(scratch / "c" / GROUP.rpartition(".")[0]))
@@ -55,7 +56,6 @@ def build(scratch: Path) -> None:
             cmd = build_ext(dist)
             cmd.build_lib = str(scratch)
             cmd.build_temp = str(scratch / "obj")
-            cmd.parallel = os.cpu_count() or 1
             cmd.ensure_finalized()
             cmd.run()
     except (Exception, SystemExit):
