@@ -100,10 +100,11 @@ def test_canonical_every_bmp_character_equals_rfc8785() -> None:
     # The fast encoder (orjson) must escape and order every character as RFC 8785 does:
     # each block of 512 code points as keys and values of one object, and in an array.
     for start in range(0, 0x10000, 512):
-        chars = [chr(c) for c in range(start, start + 512) if not 0xD800 <= c <= 0xDFFF]
-        if not chars or chars == ["\0"]:
+        # (surrogates are not text; U+0000 is outside the data model)
+        chars = [chr(c) for c in range(max(start, 1), start + 512) if not 0xD800 <= c <= 0xDFFF]
+        if not chars:
             continue
-        value: dict[str, Any] = {c + "k": [c, c + "v"] for c in chars if c != "\0"}
+        value: dict[str, Any] = {c + "k": [c, c + "v"] for c in chars}
         assert canonical(value) == rfc8785.dumps(value), hex(start)
 
 
