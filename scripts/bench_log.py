@@ -94,11 +94,16 @@ def ed25519_verify_rate(seconds: float = 1.5) -> float:
     return 1 / _ed25519_checks(seconds, time.perf_counter)
 
 
+def two_at_once(measure: Any, seconds: float) -> list[float]:
+    """``measure(seconds)`` in two processes at the same time, one per core."""
+    with ProcessPoolExecutor(2) as pool:
+        return list(pool.map(measure, [seconds, seconds]))
+
+
 def ed25519_two_process_rate(seconds: float = 1.5) -> float:
     """Verifications per second of two processes at once, one per core: what the two cores
     deliver together (on a shared host, less than twice one core's rate)."""
-    with ProcessPoolExecutor(2) as pool:
-        return sum(pool.map(ed25519_verify_rate, [seconds, seconds]))
+    return sum(two_at_once(ed25519_verify_rate, seconds))
 
 
 def ratio_run(measure: Any) -> tuple[float, float, Any]:

@@ -223,13 +223,10 @@ def spy_buckets(raw: Path) -> None:
 
 def ed25519_pair() -> None:
     """CPU per Ed25519 check alone, then in two processes at once (both cores busy)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from bench_log import ed25519_cpu_per_check
+    from bench_log import ed25519_cpu_per_check, two_at_once
 
     alone = ed25519_cpu_per_check(3.0)
-    with ProcessPoolExecutor(2) as pool:
-        pair = list(pool.map(ed25519_cpu_per_check, [3.0, 3.0]))
+    pair = two_at_once(ed25519_cpu_per_check, 3.0)
     print(
         f"Ed25519 CPU per check: alone {alone * 1e6:.1f} us; two processes at once "
         + ", ".join(f"{p * 1e6:.1f}" for p in pair)

@@ -100,8 +100,8 @@ class LogReader(Protocol):
         ...
 
     def stored_entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
-        """`entries` as stored (`chainledger.store.entry_codec.decode_stored` rebuilds the
-        canonical bytes): for `chainledger.verify`, whose worker processes do that."""
+        """`entries` as stored (`chainledger.store.entry_codec` unpacks and rebuilds them):
+        for `chainledger.verify`, which decodes each row once, from its stored parts."""
         ...
 
     def nodes(self, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:

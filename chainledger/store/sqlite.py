@@ -130,8 +130,8 @@ class SqlReads(ProjectionReads):
                 yield seq, decode_stored(bytes(data))
 
     def stored_entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
-        """`entries` as stored (`entry_codec.decode_stored` rebuilds the canonical bytes):
-        for `chainledger.verify`, whose worker processes do that rebuilding."""
+        """`entries` as stored (`entry_codec` unpacks and rebuilds them): for
+        `chainledger.verify`, which decodes each row once, from its stored parts."""
         cur = self._c().execute(
             "SELECT seq, data FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq", (start, end)
         )
