@@ -310,19 +310,20 @@ class Domain:
     ) -> ReadResult:
         """The values of ``statement``, whose committed read ``receipt`` the sequencer has
         just handed back for it (so it needs no re-checking)."""
-        store = self.store
-        with store.reading():
-            asset = store.asset(statement.stmt["asset"])
-            record = store.vault_get(statement.stmt["asset"])
-            if asset is None or record is None:
-                raise NotFound("the asset's values are gone (erased after the read)")
-            issue_entry = store.entry(asset.seq)
-            assert issue_entry is not None
-            proof = (
-                self.ledger.inclusion_proof(asset.seq, receipt.inclusion.tree_size)
-                if with_proof
-                else None
-            )
+        # One statement reads the asset and its record together (a consistent view);
+        # the issue entry and the proof's range hashes are committed, hence immutable,
+        # and come from memory when this process has read them before.
+        found = self.store.asset_with_vault(statement.stmt["asset"])
+        if found is None or found[1] is None:
+            raise NotFound("the asset's values are gone (erased after the read)")
+        asset, record = found
+        issue_entry = self.ledger.committed_entry(asset.seq)
+        assert issue_entry is not None
+        proof = (
+            self.ledger.committed_inclusion_proof(asset.seq, receipt.inclusion.tree_size)
+            if with_proof
+            else None
+        )
         values = self.vault.open(record)
         fields = statement.stmt["fields"]
         return ReadResult(

@@ -46,6 +46,7 @@ from chainledger.errors import (
     NotAllowed,
     NotFound,
 )
+from chainledger.immutable_cache import ImmutableCache
 from chainledger.location import Location, key_path
 from chainledger.merkle import consistency_ranges, inclusion_ranges, range_node_keys
 from chainledger.note import (
@@ -137,6 +138,9 @@ class Ledger:
         self._signer = Signer(genesis.origin, key) if key is not None else None
         self._sequencer: Sequencer | None = None
         self._lock = threading.Lock()
+        #: Committed entries and range hashes this process has read (`committed_entry`,
+        #: `committed_inclusion_proof`): never changed by an append-only ledger.
+        self.immutable = ImmutableCache(genesis.suite)
         if key is not None and public_key_bytes(key) != genesis.platform_key:
             raise LedgerCorrupt(None, "the platform key file does not match the genesis key")
 
@@ -487,6 +491,20 @@ class Ledger:
         """RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` (default: latest)."""
         n = self._tree_size(size)
         return InclusionProof(index, n, self._hashes(inclusion_ranges(index, n)))
+
+    def committed_inclusion_proof(self, index: int, size: int) -> InclusionProof:
+        """`inclusion_proof` in a tree this process knows is committed (a receipt's), for
+        the read path: the size is not re-checked against the latest checkpoint, and the
+        range hashes come from `immutable` where it has them (only the new ones on the
+        right edge are read)."""
+        ranges = inclusion_ranges(index, size)
+        hashes = self.immutable.range_hashes(ranges, self.reader(size).nodes)
+        return InclusionProof(index, size, hashes)
+
+    def committed_entry(self, seq: int) -> bytes | None:
+        """Entry ``seq`` (if stored), remembered once read: for the read path, which serves
+        the same issue entries again and again."""
+        return self.immutable.entry(seq, self.store.entry)
 
     def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
         """RFC 9162 consistency proof from tree size ``first`` to ``second`` (default: latest)."""

@@ -25,9 +25,11 @@ from typing import Any, Protocol
 
 from chainledger.merkle import NodeKey
 from chainledger.store.projections import (
+    AssetRow,
     BindingStore,
     ProjectionReader,
     ProjectionWriter,
+    VaultRecord,
     VaultStore,
     VaultWriter,
 )
@@ -175,6 +177,12 @@ class StateReader(LogReader, ProjectionReader, VaultStore, BindingStore, Protoco
     """Everything the rules may read: the log, the projections, the vault, the bindings."""
 
     def parties(self, role: str | None = None) -> list[PartyRow]: ...
+
+    def asset_with_vault(self, asset_id: str) -> tuple[AssetRow, VaultRecord | None] | None:
+        """`asset` and `vault_get` of ``asset_id`` in one statement (one consistent view
+        without a transaction around two): None if there is no such asset; the record is
+        None if the asset has none (erased)."""
+        ...
 
 
 class StateWriter(StateReader, LogWriter, ProjectionWriter, VaultWriter, Protocol):

@@ -106,6 +106,8 @@ def ms_ts(ms: int) -> str:
 
 
 _ASSET = "id, class, holder, issuer, status, valid_from, valid_until, seq, authorized_seq"
+_ASSET_COLUMNS = len(_ASSET.split(", "))
+_ASSET_OF_A = ", ".join(f"a.{c}" for c in _ASSET.split(", "))
 _GRANT = (
     "id, holder, grantee, scenario, purpose, scope, assets, not_before, expires, "
     "max_uses, uses, secret_hash, status, seq"
@@ -299,6 +301,24 @@ class ProjectionReads:
             .fetchone()
         )
         return VaultRecord(row[0], bytes(row[1]), bytes(row[2]), bytes(row[3])) if row else None
+
+    def asset_with_vault(self, asset_id: str) -> tuple[AssetRow, VaultRecord | None] | None:
+        row = (
+            self._c()
+            .execute(
+                f"SELECT {_ASSET_OF_A}, v.wrapped_key, v.nonce, v.ciphertext "
+                "FROM assets a LEFT JOIN vault v ON v.asset = a.id WHERE a.id = ?",
+                (asset_id,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        asset = AssetRow(*row[:_ASSET_COLUMNS])
+        wrapped, nonce, ciphertext = row[_ASSET_COLUMNS:]
+        if wrapped is None:
+            return asset, None
+        return asset, VaultRecord(asset.id, bytes(wrapped), bytes(nonce), bytes(ciphertext))
 
     def binding(self, keyed_hash: bytes) -> str | None:
         row = (

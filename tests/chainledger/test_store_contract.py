@@ -398,6 +398,24 @@ def test_projection_rows_have_plain_python_types(store: Store) -> None:
     assert store.access(AccessFilter(holder="p_a")) == [READ]
 
 
+def test_asset_with_vault_is_asset_and_vault_get_in_one(store: Store) -> None:
+    with store.write() as w:
+        put_state(w)
+        w.put_asset(AssetRow("a_2", "c", "p_a", "p_i", "active", "2026-01-01", None, 5, None))
+    for asset_id in ("a_1", "a_2", "a_3"):
+        asset = store.asset(asset_id)
+        expected = None if asset is None else (asset, store.vault_get(asset_id))
+        assert store.asset_with_vault(asset_id) == expected
+    assert store.asset_with_vault("a_2") == (store.asset("a_2"), None)  # no record
+    found = store.asset_with_vault("a_1")
+    assert found is not None
+    assert found[1] == VaultRecord("a_1", b"w" * 40, b"n" * 12, b"c" * 50)
+    assert isinstance(found[1].ciphertext, bytes)  # not a memoryview
+    with store.write() as w:
+        w.vault_destroy("a_1")
+    assert store.asset_with_vault("a_1") == (store.asset("a_1"), None)
+
+
 def test_backup_is_a_sqlite_ledger_with_the_same_rows(
     store: Store, location: str, tmp_path: Path
 ) -> None:
