@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from chainledger.checkpoint import Checkpoint, open_checkpoint
 from chainledger.crypto import SUITES, HashSuite
 from chainledger.encoding import JsonObject, check_json_value, hexdecode, parse_json_object
@@ -23,10 +25,27 @@ from chainledger.note import Verifier
 from chainledger.proofs import InclusionProof, range_hashes
 from chainledger.store.base import CheckpointRow, LogReader
 
-__all__ = ["JSON_TEXT", "Receipt", "ReceiptMismatch", "stored_receipt"]
+__all__ = ["JSON_TEXT", "Receipt", "ReceiptMismatch", "json_text", "stored_receipt"]
 
 #: Compact JSON text as the API writes it (UTF-8 kept, no NaN): ``JSON_TEXT.encode(value)``.
 JSON_TEXT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+# Dataclasses and datetimes go to `JSON_TEXT` (which refuses them) as before.
+_ORJSON_PLAIN = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def json_text(value: object) -> str:
+    """``JSON_TEXT.encode(value)`` for a value of the ledger's data model (strings, safe
+    integers, booleans, None, lists, objects with string keys; no floats, which orjson
+    would write differently: NaN as null, 1e16 without the plus), written by orjson,
+    some ten times faster for the read path's entries and small objects. Both write the
+    same RFC 8259 text for these: compact, UTF-8 kept, only the required escapes
+    (tested). What orjson refuses (an integer beyond 64 bits, a lone surrogate, a
+    dataclass, a datetime) goes to `JSON_TEXT`, to the same result or error as before."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_PLAIN).decode("utf-8")
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return JSON_TEXT.encode(value)
 
 
 class ReceiptMismatch(VerificationError):
@@ -91,8 +110,8 @@ class Receipt:
         strings; no dict is built)."""
         return (
             f'{{"seq":{self.seq:d},"leaf_hash":"{self.leaf_hash.hex()}",'
-            f'"entry":{JSON_TEXT.encode(self.entry.decode("utf-8"))},'
-            f'"checkpoint":{JSON_TEXT.encode(self.checkpoint)},'
+            f'"entry":{json_text(self.entry.decode("utf-8"))},'
+            f'"checkpoint":{json_text(self.checkpoint)},'
             f'"inclusion":{self.inclusion.json_text()}}}'
         )
 

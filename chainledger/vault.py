@@ -12,12 +12,12 @@ only salted digests) still verifies.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
@@ -98,4 +98,5 @@ class Vault:
             )
         except (InvalidUnwrap, InvalidTag, ValueError):
             raise VaultTampered(f"vault record of {record.asset} does not decrypt") from None
-        return dict(json.loads(plain))
+        # Authenticated, so our own canonical JSON: orjson reads it as json would.
+        return dict(orjson.loads(plain))

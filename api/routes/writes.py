@@ -36,7 +36,7 @@ from api.server import Server
 from chainledger.domain import ReadResult
 from chainledger.encoding import parse_json_object
 from chainledger.errors import LedgerCorrupt
-from chainledger.receipt import JSON_TEXT, Receipt
+from chainledger.receipt import Receipt, json_text
 from chainledger.statement import SignedStatement
 
 
@@ -163,7 +163,7 @@ def read_text(result: ReadResult) -> str:
     as text (`Receipt.json_text`), the entry escaped once as a string, no dict built for
     what is already bytes."""
     a = result.asset
-    asset = JSON_TEXT.encode({
+    asset = json_text({
         "id": a.id, "cls": a.cls, "holder": a.holder, "issuer": a.issuer, "status": a.status,
         "valid_from": a.valid_from, "valid_until": a.valid_until, "seq": a.seq,
         "authorized_seq": a.authorized_seq,
@@ -177,8 +177,8 @@ def read_text(result: ReadResult) -> str:
         raise LedgerCorrupt(a.seq, "the stored entry does not decode") from None
     return (
         f'{{"receipt":{result.receipt.json_text()},"asset":{asset},'
-        f'"issue_entry":{JSON_TEXT.encode(issue_entry)},'
-        f'"issue_proof":{proof},"disclosures":{JSON_TEXT.encode(result.disclosures)}}}'
+        f'"issue_entry":{json_text(issue_entry)},'
+        f'"issue_proof":{proof},"disclosures":{json_text(result.disclosures)}}}'
     )
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from chainledger.note import (
     parse_verifier_key,
 )
 from chainledger.proofs import MAX_PROOF_HASHES, ConsistencyProof, InclusionProof
-from chainledger.receipt import Receipt, ReceiptMismatch
+from chainledger.receipt import JSON_TEXT, Receipt, ReceiptMismatch, json_text
 
 _VECTOR_DIR = Path(__file__).resolve().parents[1] / "vectors"
 HASH = b64encode(bytes(range(32)))
@@ -412,3 +413,33 @@ def test_receipt_from_json_refuses_lone_surrogate_entry() -> None:
     assert "\\ud800" in text
     with pytest.raises(MalformedInput):
         Receipt.from_json(text)
+
+
+# --- json_text: orjson where it writes what JSON_TEXT writes ------------------------------------
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]))
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | _text,  # > 64 bits: fallback
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_json_values)
+def test_json_text_writes_what_json_text_encoder_writes(value: Any) -> None:
+    assert json_text(value) == JSON_TEXT.encode(value)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "\x00\x01\x1f\x7f", '"\\/\b\f\n\r\t', "\u2028\u2029", "é中😀", "\ud800"]
+)
+def test_json_text_escapes_as_json_does(text: str) -> None:
+    assert json_text(text) == JSON_TEXT.encode(text)
+    assert json_text({text: [text]}) == JSON_TEXT.encode({text: [text]})
+
+
+def test_json_text_refuses_what_json_text_encoder_refuses() -> None:
+    with pytest.raises(TypeError):
+        json_text(datetime.now(UTC))
+    with pytest.raises(TypeError):
+        json_text(InclusionProof(0, 1, ()))
