@@ -498,7 +498,8 @@ class Ledger:
         range hashes come from `immutable` where it has them (only the new ones on the
         right edge are read)."""
         ranges = inclusion_ranges(index, size)
-        hashes = self.immutable.range_hashes(ranges, self.reader(size).nodes)
+        # Where to read is decided only on a miss (with a replica, that is a query).
+        hashes = self.immutable.range_hashes(ranges, lambda keys: self.reader(size).nodes(keys))
         return InclusionProof(index, size, hashes)
 
     def committed_entry(self, seq: int) -> bytes | None:
