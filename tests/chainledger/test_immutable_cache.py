@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import random
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -58,6 +60,36 @@ def test_inclusion_hashes_match_the_oracle_whatever_was_evicted(
         got = cache.range_hashes(merkle.inclusion_ranges(index, size), nodes.fetch)
         assert list(got) == merkle.inclusion_proof(index, hashes[:size])
         assert len(cache._ranges) <= capacity
+
+
+def test_threads_sharing_a_small_cache_all_get_the_oracles_hashes() -> None:
+    """The claim of thread safety: four threads evicting each other's ranges (and entries)
+    all the time still get exactly the oracle's answers."""
+    hashes = leaves(300)
+    nodes = Nodes(hashes)
+    cache = ImmutableCache(SHA256, entries=8, ranges=24)
+    failures: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for _ in range(400):
+                size = rng.randrange(1, 301)
+                index = rng.randrange(size)
+                got = cache.range_hashes(merkle.inclusion_ranges(index, size), nodes.fetch)
+                assert list(got) == merkle.inclusion_proof(index, hashes[:size])
+                assert cache.entry(index, lambda s: b"%d" % s) == b"%d" % index
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert len(cache._ranges) <= 24
+    assert len(cache._entries) <= 8
 
 
 def test_a_repeated_proof_reads_nothing_and_a_nearby_one_only_its_new_ranges() -> None:
