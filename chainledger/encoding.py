@@ -230,7 +230,7 @@ def parse_canonical_object(data: bytes) -> JsonObject | None:
         value = orjson.loads(data)
         if isinstance(value, dict) and _numbers_in_model(value):
             return value if canonical(value, checked=True) == data else None
-    except (ValueError, MalformedInput):  # orjson.JSONDecodeError is a ValueError
+    except ValueError:  # orjson.JSONDecodeError and MalformedInput are ValueErrors
         pass
     return None
 
