@@ -54,6 +54,7 @@ class Server:
             max_queue=settings.max_queue,
             verify_processes=settings.verify_processes,
             replica=settings.replica,
+            own_process=settings.sequencer_process and clock is system_clock,
         )
         try:
             nonces = open_nonces(where)

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     verify_processes: int = Field(
         2, ge=0, description="Signature-checking worker processes per server process."
     )
+    sequencer_process: bool = Field(
+        True,
+        description="Run the sequencer (the single writer) in a child process of its own, "
+        "so that this process's interpreter lock serves requests only (docs/profile.md "
+        "section 9). Not with a fixed test clock, which cannot cross processes.",
+    )
     page_limit: int = Field(1000, ge=1, description="Most rows one history or audit page returns.")
     access_log: bool = Field(True, description="Write one structured access-log line per request.")
     hello_endpoint: bool = Field(

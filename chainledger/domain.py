@@ -15,7 +15,6 @@ read's entry is committed.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -64,6 +63,11 @@ def domain_rules() -> Rules:
         )
         .recording(denials.record_refusal)
     )
+
+
+def _check_kind(statement: SignedStatement, kind: str) -> None:
+    if statement.kind != kind:
+        raise SchemaError("kind", f"must be {kind}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +129,15 @@ class Domain:
         *,
         clock: Clock = system_clock,
         rand: Rand = system_rand,
+        own_process: bool = False,
         **kwargs: Any,
     ) -> Domain:
+        """``own_process``: the sequencer in a child process (`Ledger.open`)."""
         where = Location.of(db)
-        ledger = Ledger.open(where, clock=clock, rand=rand, rules=domain_rules(), **kwargs)
+        ledger = Ledger.open(
+            where, clock=clock, rand=rand, rules=domain_rules(),
+            own_process=domain_rules if own_process else None, **kwargs,
+        )  # fmt: skip
         try:
             secrets = Secrets.load_or_create(where.secrets_path, rand)
         except BaseException:
@@ -267,15 +276,19 @@ class Domain:
     def _submit_releasing(self, statement: SignedStatement, kind: str) -> Future[Receipt]:
         """Sequence a statement after whose commit values are released (a counter's read,
         a holder's own disclosure)."""
-        if statement.kind != kind:
-            raise SchemaError("kind", f"must be {kind}")
+        _check_kind(statement, kind)
         return self.ledger.submit(statement)
+
+    async def _commit_releasing(self, statement: SignedStatement, kind: str) -> Receipt:
+        """`_submit_releasing` for an asyncio caller, awaited (`Ledger.submit_async`)."""
+        _check_kind(statement, kind)
+        return await self.ledger.submit_async(statement)
 
     async def disclose_async(self, statement: SignedStatement) -> ReadResult:
         """A holder's ``asset.disclose``: committed first, then the values and salts of
         exactly the asked fields of its own asset, with the issue entry and its proof (what
         an offline presentation bundle carries). Refusals raise `Refused`."""
-        receipt = await asyncio.wrap_future(self._submit_releasing(statement, "asset.disclose"))
+        receipt = await self._commit_releasing(statement, "asset.disclose")
         return self._values(statement, receipt)
 
     def read(self, statement: SignedStatement) -> ReadResult:
@@ -286,7 +299,7 @@ class Domain:
 
     async def read_async(self, statement: SignedStatement) -> ReadResult:
         """`read` for an asyncio caller: the commit is awaited without holding a thread."""
-        receipt = await asyncio.wrap_future(self.submit_read(statement))
+        receipt = await self._commit_releasing(statement, "access.read")
         return self._values(statement, receipt)
 
     def release(

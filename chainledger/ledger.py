@@ -10,9 +10,10 @@ if the actor's key changed meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
@@ -62,6 +63,7 @@ from chainledger.proofs import ConsistencyProof, InclusionProof, range_hashes
 from chainledger.receipt import Receipt, stored_receipt
 from chainledger.rules import Rules, core_rules, genesis_fields
 from chainledger.sequencer import Sequencer
+from chainledger.sequencer_process import ChildSpec, SequencerProcess
 from chainledger.statement import SignedStatement, make_statement, sign_statement
 from chainledger.store.base import PartyRow, StateReader, Store
 from chainledger.witness import check_cosignature, parse_cosignature_line, witness_verifier
@@ -120,10 +122,15 @@ class Ledger:
         max_queue: int = 100_000,
         verify_processes: int | None = None,
         replica: Store | None = None,
+        own_process: tuple[Location, Callable[[], Rules]] | None = None,
     ) -> None:
         """``replica``: a read replica of ``store`` (a PostgreSQL hot standby) that serves
         proofs, entries and audit queries once it has caught up with what they need
-        (`reader`); everything else, and every write, goes to ``store``."""
+        (`reader`); everything else, and every write, goes to ``store``.
+        ``own_process``: the sequencer runs in a child process
+        (`chainledger.sequencer_process`) that opens the ledger at this location with the
+        rules this picklable factory makes (those of ``rules``); the system clock and
+        randomness there."""
         self.store = store
         self.replica = replica
         self.genesis = genesis
@@ -136,7 +143,8 @@ class Ledger:
         self.verify_processes = verify_processes
         self._key = key
         self._signer = Signer(genesis.origin, key) if key is not None else None
-        self._sequencer: Sequencer | None = None
+        self._sequencer: Sequencer | SequencerProcess | None = None
+        self._own_process = own_process
         self._lock = threading.Lock()
         #: Committed entries and range hashes this process has read (`committed_entry`,
         #: `committed_inclusion_proof`): never changed by an append-only ledger.
@@ -212,10 +220,13 @@ class Ledger:
         rand: Rand = system_rand,
         rules: Rules | None = None,
         replica: str | None = None,
+        own_process: Callable[[], Rules] | None = None,
         **kwargs: Any,
     ) -> Ledger:
         """Open an initialized ledger; ``writable`` loads the platform key file.
-        ``replica``: the URL of a read replica of a PostgreSQL ledger (see `reader`)."""
+        ``replica``: the URL of a read replica of a PostgreSQL ledger (see `reader`).
+        ``own_process``: run the sequencer in a child process, with the rules this
+        picklable factory makes (``rules`` must be what it makes; see `Ledger`)."""
         where = Location.of(db)
         if replica is not None and not where.is_postgres:
             raise MalformedInput("replica", "a read replica is for PostgreSQL ledgers only")
@@ -228,9 +239,10 @@ class Ledger:
                 if read_genesis(standby) != genesis:
                     raise Conflict("the replica holds another ledger (its genesis differs)")
             key = load_private_key(where.key_path) if writable else None
+            child = (where, own_process) if own_process is not None else None
             return cls(
                 store, genesis, key=key, clock=clock, rand=rand, rules=rules, replica=standby,
-                **kwargs,
+                own_process=child, **kwargs,
             )  # fmt: skip
         except BaseException:
             store.close()
@@ -281,11 +293,18 @@ class Ledger:
     # --- appending ----------------------------------------------------------------------------
 
     @property
-    def sequencer(self) -> Sequencer:
+    def sequencer(self) -> Sequencer | SequencerProcess:
         with self._lock:
             if self._sequencer is None:
                 if self._signer is None:
                     raise NotFound("ledger opened read-only: no platform key to sign checkpoints")
+                if self._own_process is not None:
+                    where, rules = self._own_process
+                    self._sequencer = SequencerProcess(
+                        ChildSpec(where, rules, self.skew, self.max_batch, self.max_queue,
+                                  self.verify_processes)
+                    )  # fmt: skip
+                    return self._sequencer
                 self._sequencer = Sequencer(
                     self.store,
                     self.rules,
@@ -316,6 +335,20 @@ class Ledger:
         only if that is no longer the actor's key.
         """
         return self.sequencer.submit(statement, verified_key, attachment=attachment)
+
+    def submit_async(
+        self,
+        statement: SignedStatement,
+        attachment: Any = None,
+        *,
+        verified_key: bytes | None = None,
+    ) -> Awaitable[Receipt]:
+        """`submit` for a caller on the running event loop (in its thread): awaitable
+        there, settled by the loop itself (see `SequencerProcess.submit_async`)."""
+        seq = self.sequencer
+        if isinstance(seq, SequencerProcess):
+            return seq.submit_async(statement, verified_key, attachment)
+        return asyncio.wrap_future(seq.submit(statement, verified_key, attachment))
 
     def append(self, statement: SignedStatement, attachment: Any = None) -> Receipt:
         """Sequence ``statement`` durably and return its receipt, or raise why it was refused."""

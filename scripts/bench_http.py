@@ -540,8 +540,8 @@ def judge_client(
         per_read = med(r["server_cpu_cores"] / r["rate_per_s"] * 1000 for r in reads)
         notes.append(
             f"During the {name} read runs the server used {cores:.2f} cores ({main_cpu:.2f} in "
-            f"its main process, the rest in signature-checking processes), {per_read:.1f} ms "
-            f"of CPU per read; the machine was "
+            f"its main process, the rest in the sequencer's process and its signature "
+            f"checkers), {per_read:.1f} ms of CPU per read; the machine was "
             f"{med(r['machine_cpu_cores'] for r in reads):.2f} of {os.cpu_count()} cores busy; "
             f"the sequencer committed {med(r.get('sequencer_mean_batch', 0) for r in reads):.1f} "
             "entries per batch on average."

@@ -265,7 +265,12 @@ def test_concurrent_appends_share_batches_and_checkpoints(ledger: Ledger) -> Non
         r.verify([ledger.verifier])
 
 
-def test_threads_and_asyncio_callers(ledger: Ledger) -> None:
+@pytest.mark.parametrize("own_process", [False, True], ids=["thread", "process"])
+def test_threads_and_asyncio_callers(ledger: Ledger, tmp_path: Path, own_process: bool) -> None:
+    if own_process:  # the sequencer in a child process (chainledger.sequencer_process)
+        ledger = Ledger.open(tmp_path / "l.db", own_process=core_rules)
+    commits: list[int] = []
+    ledger.sequencer.on_commit = commits.append
     results: list[int] = []
     lock = threading.Lock()
 
@@ -290,7 +295,10 @@ def test_threads_and_asyncio_callers(ledger: Ledger) -> None:
         t.join()
     all_seqs = results + async_seqs
     assert sorted(all_seqs) == list(range(1, 1 + 6 * 25 + 50))
+    assert sum(commits) == 6 * 25 + 50  # every committed batch reported, once
     verify_ledger(ledger.store)
+    if own_process:
+        ledger.close()
 
 
 def test_two_sequencers_on_one_database_keep_one_chain(ledger: Ledger, tmp_path: Path) -> None:
