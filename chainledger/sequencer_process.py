@@ -56,8 +56,6 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 
 # A receipt on the pipe: seq, leaf hash, entry, checkpoint note, tree size, proof hashes.
 _ReceiptParts = tuple[int, bytes, bytes, str, int, tuple[bytes, ...]]
-# A statement on the pipe: its id, the statement, the caller's verified key, the attachment.
-_Message = tuple[int, SignedStatement, bytes | None, Any]
 _Waiting = Future[Receipt] | tuple[asyncio.AbstractEventLoop, asyncio.Future[Receipt]]
 
 
@@ -188,8 +186,6 @@ class SequencerProcess:
         self._lock = threading.Lock()
         # What is waiting for an answer: a thread's future, or a loop's future and its loop.
         self._pending: dict[int, _Waiting] = {}
-        # Statements submitted from event loops and not yet written (see `submit_async`).
-        self._outgoing: list[_Message] = []
         self._next_id = 0
         self._closing = False
         self._stats = _Stats()
@@ -231,8 +227,7 @@ class SequencerProcess:
         or the sequencer is closing; `StoreUnavailable` if the child cannot be started."""
         future: Future[Receipt] = Future()
         with self._lock:
-            self._queue(future, statement, verified_key, attachment)
-            unsent = self._flush_locked()
+            unsent = self._send(future, statement, verified_key, attachment)
         _fail(unsent)
         return future
 
@@ -243,49 +238,32 @@ class SequencerProcess:
         attachment: Any = None,
     ) -> asyncio.Future[Receipt]:
         """`submit` for a caller on the running event loop (in its thread): the loop's own
-        future, settled by one callback per answer frame, and the statement written with
-        the others that this turn of the loop submits (one write, one wake-up of the child,
-        however many requests the loop parsed in a turn)."""
+        future, settled with the others of its answer frame by one callback (not one
+        wake-up of the loop and one `concurrent.futures` chain per statement)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Receipt] = loop.create_future()
         with self._lock:
-            self._queue((loop, future), statement, verified_key, attachment)
-            if len(self._outgoing) == 1:  # the first of this turn: write them after it
-                loop.call_soon(self._flush)
+            unsent = self._send((loop, future), statement, verified_key, attachment)
+        _fail(unsent)
         return future
 
-    def _queue(
+    def _send(
         self, waiting: _Waiting, statement: SignedStatement, verified_key: bytes | None,
         attachment: Any,
-    ) -> None:  # fmt: skip
+    ) -> list[_Waiting]:  # fmt: skip
+        """Write the statement to the child (the lock held); return who waits for it if it
+        could not be written (to be failed once the lock is let go: a thread's future runs
+        its callbacks as it is settled)."""
         if self._closing or len(self._pending) >= self.max_queue:
             raise Overloaded(retry_after=1.0)
-        if self._child is None:
-            self._start()
+        child = self._child if self._child is not None else self._start()
         ident = self._next_id
         self._next_id += 1
         self._pending[ident] = waiting
-        self._outgoing.append((ident, statement, verified_key, attachment))
-
-    def _flush(self) -> None:
-        with self._lock:
-            unsent = self._flush_locked()
-        _fail(unsent)
-
-    def _flush_locked(self) -> list[_Waiting]:
-        """Write what is queued, in submission order, as one frame (the lock held);
-        return who waits for what could not be sent (to fail once the lock is let go:
-        a thread's future runs its callbacks as it is settled)."""
-        messages, self._outgoing = self._outgoing, []
-        if not messages:
-            return []
         try:
-            if self._child is None:  # it died since these were queued
-                raise OSError("no sequencer process")
-            _write_frame(self._child.to_child, messages)
-        except (OSError, ValueError):
-            # The child is gone: its reader fails what it was sent, these fail here.
-            return [self._pending.pop(ident) for ident, *_ in messages]
+            _write_frame(child.to_child, (ident, statement, verified_key, attachment))
+        except (OSError, ValueError):  # the child is gone: its reader fails the others
+            return [self._pending.pop(ident)]
         return []
 
     def append(self, statement: SignedStatement, verified_key: bytes | None = None) -> Receipt:
@@ -301,12 +279,10 @@ class SequencerProcess:
         with self._lock:
             self._closing = True
             child, reader = self._child, self._reader
-            unsent = self._flush_locked()  # what loops queued goes before the end
             if child is not None:
                 with contextlib.suppress(OSError, ValueError):
                     _write_frame(child.to_child, None)
                     child.to_child.close()
-        _fail(unsent)
         if child is None:
             return
         if reader is not None:
@@ -350,8 +326,7 @@ class SequencerProcess:
             log.exception("reading the sequencer process failed; statements in flight fail")
             child.kill()
         with self._lock:
-            # Everything waiting fails, whether sent to this child or still queued here.
-            lost, self._pending, self._outgoing = self._pending, {}, []
+            lost, self._pending = self._pending, {}
             if self._child is child:
                 self._child = None
         _fail(list(lost.values()))
@@ -428,13 +403,13 @@ def serve_child() -> None:
                 break  # the parent is gone: drain and stop
             if message is None:
                 break
-            for ident, statement, verified_key, attachment in message:
-                try:
-                    future = sequencer.submit(statement, verified_key, attachment)
-                except ChainledgerError as exc:  # Overloaded
-                    done.put(("error", ident, exc))
-                    continue
-                future.add_done_callback(partial(_put, done, "future", ident))
+            ident, statement, verified_key, attachment = message
+            try:
+                future = sequencer.submit(statement, verified_key, attachment)
+            except ChainledgerError as exc:  # Overloaded
+                done.put(("error", ident, exc))
+                continue
+            future.add_done_callback(partial(_put, done, "future", ident))
     finally:
         ledger.close()  # every future resolves (its answer is queued) before this returns
         done.put(None)
