@@ -81,10 +81,18 @@ class _Stats:
     unchecked: int = 0
 
 
-def _write_frame(stream: IO[bytes], message: object) -> None:
+def _frame(message: object) -> bytes:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_U32.pack(len(data)) + data)
+    return _U32.pack(len(data)) + data
+
+
+def _write(stream: IO[bytes], frame: bytes) -> None:
+    stream.write(frame)
     stream.flush()
+
+
+def _write_frame(stream: IO[bytes], message: object) -> None:
+    _write(stream, _frame(message))
 
 
 def _read_frame(stream: IO[bytes]) -> Any:
@@ -258,10 +266,12 @@ class SequencerProcess:
             raise Overloaded(retry_after=1.0)
         child = self._child if self._child is not None else self._start()
         ident = self._next_id
+        # An attachment that cannot cross raises here, before anything waits for it.
+        frame = _frame((ident, statement, verified_key, attachment))
         self._next_id += 1
         self._pending[ident] = waiting
         try:
-            _write_frame(child.to_child, (ident, statement, verified_key, attachment))
+            _write(child.to_child, frame)
         except (OSError, ValueError):  # the child is gone: its reader fails the others
             return [self._pending.pop(ident)]
         return []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -175,6 +176,15 @@ def test_close_drains_everything_submitted(tmp_path: Path) -> None:
     assert proc.returncode == 0
     with Ledger.open(tmp_path / "d.db", writable=False) as ro:
         assert ro.size() == 101
+
+
+def test_an_attachment_that_cannot_cross_is_refused_and_nothing_waits(ledger: Ledger) -> None:
+    seq = ledger.sequencer
+    assert isinstance(seq, SequencerProcess)
+    with pytest.raises((TypeError, AttributeError, pickle.PicklingError)):
+        seq.submit(note(ledger), attachment=lambda: None)
+    assert seq._pending == {}
+    assert ledger.append(note(ledger, "after")).seq == 1  # nothing was written before
 
 
 def test_after_close_submits_are_pushed_back(ledger: Ledger) -> None:
