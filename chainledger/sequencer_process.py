@@ -36,9 +36,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import IO, Any
 
+from chainledger.child_process import python_command
 from chainledger.errors import ChainledgerError, Overloaded, StoreUnavailable
 from chainledger.location import Location
 from chainledger.proofs import InclusionProof
@@ -50,9 +50,6 @@ from chainledger.statement import SignedStatement
 __all__ = ["ChildSpec", "SequencerProcess", "serve_child"]
 
 log = logging.getLogger(__name__)
-
-#: The directory holding this copy of the package: the child imports the same code.
-_ROOT = str(Path(__file__).resolve().parent.parent)
 
 # A receipt on the pipe: seq, leaf hash, entry, checkpoint note, tree size, proof hashes.
 _ReceiptParts = tuple[int, bytes, bytes, str, int, tuple[bytes, ...]]
@@ -147,15 +144,10 @@ class _Child:
 
     def __init__(self, spec: ChildSpec) -> None:
         self.proc = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed command
-            # -c, not -m: a compiled module (chainledger.compiled) cannot run as __main__.
-            # The parent's package first on the path: -c puts the working directory there,
-            # which may hold another copy of chainledger.
-            [sys.executable, "-c",
-             f"import sys; sys.path.insert(0, {_ROOT!r}); "
-             "from chainledger.sequencer_process import serve_child; serve_child()"],
+            python_command("from chainledger.sequencer_process import serve_child; serve_child()"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-        )  # fmt: skip
+        )
         assert self.proc.stdin is not None
         assert self.proc.stdout is not None
         self.to_child: IO[bytes] = self.proc.stdin

@@ -41,6 +41,7 @@ from typing import IO
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from chainledger.child_process import python_command
 from chainledger.crypto import is_small_order
 
 __all__ = [
@@ -164,14 +165,10 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
 
 class _Worker:
     def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            # -c, not -m: a compiled module (chainledger.compiled) cannot run as __main__
-            [
-                sys.executable,
-                "-c",
-                "import sys; from chainledger.sigcheck import serve; "
-                "serve(sys.stdin.buffer, sys.stdout.buffer)",
-            ],
+        self.proc = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed command
+            python_command(
+                "from chainledger.sigcheck import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
+            ),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
