@@ -10,7 +10,6 @@ if the actor's key changed meanwhile.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -344,11 +343,8 @@ class Ledger:
         verified_key: bytes | None = None,
     ) -> Awaitable[Receipt]:
         """`submit` for a caller on the running event loop (in its thread): awaitable
-        there, settled by the loop itself (see `SequencerProcess.submit_async`)."""
-        seq = self.sequencer
-        if isinstance(seq, SequencerProcess):
-            return seq.submit_async(statement, verified_key, attachment)
-        return asyncio.wrap_future(seq.submit(statement, verified_key, attachment))
+        there (see `SequencerProcess.submit_async`)."""
+        return self.sequencer.submit_async(statement, verified_key, attachment)
 
     def append(self, statement: SignedStatement, attachment: Any = None) -> Receipt:
         """Sequence ``statement`` durably and return its receipt, or raise why it was refused."""

@@ -213,10 +213,20 @@ class Sequencer:
         """Submit and wait for the receipt (or the statement's error)."""
         return self.submit(statement, verified_key).result()
 
+    def submit_async(
+        self,
+        statement: SignedStatement,
+        verified_key: bytes | None = None,
+        attachment: Any = None,
+    ) -> asyncio.Future[Receipt]:
+        """`submit` for a caller on the running event loop (in its thread): a future of
+        that loop."""
+        return asyncio.wrap_future(self.submit(statement, verified_key, attachment))
+
     async def append_async(
         self, statement: SignedStatement, verified_key: bytes | None = None
     ) -> Receipt:
-        return await asyncio.wrap_future(self.submit(statement, verified_key))
+        return await self.submit_async(statement, verified_key)
 
     def queue_depth(self) -> int:
         """Statements submitted and not yet taken into a batch."""
