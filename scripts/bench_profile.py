@@ -17,12 +17,18 @@ ends; run it under ``py-spy record -f raw`` for a profile of every thread.
 benchmark does) and sends N pre-signed counter reads over 32 connections, printing the
 rate; with ``--spy OUT`` the server is sampled by py-spy meanwhile (raw folded stacks).
 ``reads-ab`` compares code trees back to back (each a ``git archive`` of ``api`` and
-``chainledger``, served with ``PYTHONPATH`` set to it): one ledger, then for each pair and
+``chainledger``, served with ``PYTHONPATH`` set to it and to a `THREAD_NAMES` directory):
+one ledger, then for each pair and
 each tree in turn a fresh server, wrk's hello run and read run (as `bench_http`'s, 32
-connections), printing each pair's rates, ratio, latency and the server's CPU per read in
-all, in its main process and in its event loop thread (from /proc); with ``--spy OUT``
-each read run is sampled by py-spy (``--threads``, raw, ``OUT-NAME-PAIR.raw``), which
-``spy-buckets`` sorts into what the event loop thread spends its samples on.
+connections), printing each pair's rates, ratio, latency, the sequencer's mean batch, the
+WAL's size and the server's CPU per read in all, in its main process and in its event
+loop thread, then every thread of the server, of the sequencer's child and of the
+signature workers with its CPU and context switches per read (from /proc; the threads
+carry their Python names, `THREAD_NAMES`); with ``--spy OUT`` each read run is sampled by
+py-spy (``--threads``, raw, ``OUT-NAME-PAIR.raw``): the server's threads, with
+``--spy-target all`` its children's too, with ``main`` or ``child`` the server or the
+sequencer's child only while it holds the interpreter lock; ``spy-buckets`` sorts a
+server's raw file into what the event loop thread spends its samples on.
 """
 
 from __future__ import annotations
@@ -94,6 +100,7 @@ def reads_ab(
     reads: int | None,
     workers: int,
     spy_out: str | None,
+    spy_target: str = "server",
 ) -> None:
     """Back-to-back wrk runs of servers from several code trees (see the module docstring)."""
     import json
@@ -130,11 +137,50 @@ def reads_ab(
             out[int(task.name)] = (int(f[11]) + int(f[12])) / bench_http.TICK
         return out
 
+    def sequencer_child(pid: int) -> int:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for c in (task / "children").read_text().split():
+                if b"sigcheck" not in Path(f"/proc/{c}/cmdline").read_bytes():
+                    return int(c)
+        raise SystemExit("the server has no sequencer child")
+
+    def tree_threads(pid: int) -> dict[str, list[float]]:
+        """[user s, system s, context switches] of every thread of the server and of its
+        descendants, by "process/thread" (``sequencer/chainledger-sequencer``: the threads
+        carry their Python names, see `THREAD_NAMES`)."""
+        out: dict[str, list[float]] = {}
+        todo = [(pid, "server")]
+        while todo:
+            p, role = todo.pop()
+            try:
+                for task in Path(f"/proc/{p}/task").iterdir():
+                    stat = (task / "stat").read_text()
+                    f = stat[stat.rindex(")") + 2 :].split()
+                    switches = sum(
+                        int(line.split()[1])
+                        for line in (task / "status").read_text().splitlines()
+                        if "ctxt_switches" in line
+                    )
+                    row = out.setdefault(f"{role}/{stat[stat.index('(') + 1 : stat.rindex(')')]}",
+                                         [0.0, 0.0, 0.0])  # fmt: skip
+                    row[0] += int(f[11]) / bench_http.TICK
+                    row[1] += int(f[12]) / bench_http.TICK
+                    row[2] += switches
+                    for c in (task / "children").read_text().split():
+                        cmd = Path(f"/proc/{c}/cmdline").read_bytes()
+                        todo.append((int(c), "sigcheck" if b"sigcheck" in cmd else "sequencer"))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        return out
+
+    names_dir = directory / "thread-names"
+    names_dir.mkdir()
+    (names_dir / "sitecustomize.py").write_text(THREAD_NAMES)
     results: dict[str, list[dict[str, float | bool]]] = {name: [] for name, _ in codes}
     k = 0
     for pair in range(pairs):
         for name, tree in codes:
-            env = {**bench_http.SERVER_ENV, "PYTHONPATH": tree}
+            env = {**bench_http.SERVER_ENV, "PYTHONPATH": f"{tree}:{names_dir}"}
             with serve(db, env=env, workers=workers) as server:
                 pid = server.process.pid
                 bench_http.wrk_run(wrk, server, script, None, 1)  # warm-up
@@ -142,15 +188,25 @@ def reads_ab(
                 hello = bench_http.wrk_run(wrk, server, script, None, seconds)
                 spy = None
                 if spy_out:
+                    # ``--gil``: only samples of a thread holding the interpreter lock,
+                    # i.e. that process's CPU in Python.
+                    target = {
+                        "server": ["-p", str(pid)],
+                        "all": ["--subprocesses", "-p", str(pid)],
+                        "main": ["--gil", "-p", str(pid)],
+                        "child": ["--gil", "-p", str(sequencer_child(pid))],
+                    }[spy_target]
                     spy = subprocess.Popen(
-                        [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid),
+                        [str(Path(sys.executable).parent / "py-spy"), "record", *target,
                          "-r", "250", "-f", "raw", "--threads", "-d", str(int(seconds)),
                          "-o", f"{spy_out}-{name}-{pair}.raw"],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )  # fmt: skip
-                t0 = thread_cpu(pid)
+                t0, tt0 = thread_cpu(pid), tree_threads(pid)
                 r = bench_http.wrk_run(wrk, server, script, files[runs + k], seconds)
-                t1 = thread_cpu(pid)
+                t1, tt1 = thread_cpu(pid), tree_threads(pid)
+                wal = db.with_name(db.name + "-wal")
+                wal_mb = round(wal.stat().st_size / 1e6, 1) if wal.exists() else 0.0
                 if spy is not None:
                     spy.wait()
             k += 1
@@ -166,6 +222,8 @@ def reads_ab(
                 "server_cpu_ms_per_read": round(r["server_cpu_cores"] / rate * 1000, 3),
                 "hello_cpu_ms": round(hello["server_cpu_cores"] / hello["rate_per_s"] * 1000, 3),
                 "machine_cores_busy": r["machine_cpu_cores"],
+                "wal_mb_after": wal_mb,
+                "mean_batch": r.get("sequencer_mean_batch", 0.0),
             }
             if workers == 1:  # else the main process only supervises the workers
                 main_ms = r["server_main_process_cpu_cores"] / rate * 1000
@@ -173,10 +231,40 @@ def reads_ab(
                 row["event_loop_ms_per_read"] = round((t1[pid] - t0[pid]) / r["requests"] * 1e3, 3)
             results[name].append(row)
             print(json.dumps({"tree": name, "pair": pair + 1, **row}), flush=True)
+            print("  per read, by thread: CPU ms (of which system), context switches")
+            for key in sorted(tt1, key=lambda k: -sum(tt1[k][:2]) + sum(tt0.get(k, [0, 0])[:2])):
+                user, system, switches = (
+                    (a - b) / r["requests"]
+                    for a, b in zip(tt1[key], tt0.get(key, [0, 0, 0]), strict=True)
+                )
+                if user + system > 0 or switches > 0.01:
+                    print(f"    {key:40s} {(user + system) * 1e3:6.3f} ({system * 1e3:.3f})"
+                          f" {switches:6.2f}", flush=True)  # fmt: skip
     for name, rows in results.items():
         med = {k: round(statistics.median(float(row[k]) for row in rows), 3) for k in rows[0]}
         print(json.dumps({"tree": name, "median_of": len(rows), **med}))
 
+
+#: A ``sitecustomize`` on the servers' path in `reads_ab`: each Python thread gives its
+#: name to its OS thread (/proc/.../comm, 15 bytes), so that /proc, top -H and perf tell
+#: the sequencer's writer from its checker (Python 3.11 leaves them all "python").
+THREAD_NAMES = """\
+import threading
+
+_run = threading.Thread._bootstrap_inner
+
+
+def _named(self):
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/comm", "w") as comm:
+            comm.write(self.name[:15])
+    except OSError:
+        pass
+    return _run(self)
+
+
+threading.Thread._bootstrap_inner = _named
+"""
 
 #: Buckets of the event loop thread's samples: the first whose frames occur in a sample
 #: takes it (most specific first).
@@ -262,6 +350,14 @@ def main() -> None:
                     "wrk can send: bench_http.WRK_MAX_RATE per second)")  # fmt: skip
     ab.add_argument("--workers", type=int, default=1)
     ab.add_argument("--spy", help="py-spy raw files OUT-NAME-PAIR.raw of the read runs")
+    ab.add_argument(
+        "--spy-target",
+        choices=["server", "all", "main", "child"],
+        default="server",
+        help="what --spy samples: every thread of the server (server, the input of "
+        "spy-buckets) or of it and its children (all), or only the threads holding the "
+        "interpreter lock of the server (main) or of the sequencer's child (child)",
+    )
     buckets = sub.add_parser("spy-buckets")
     buckets.add_argument("raw", type=Path)
     args = ap.parse_args()
@@ -275,7 +371,16 @@ def main() -> None:
             if not eq:
                 ap.error("--code NAME=TREE")
             codes.append((name, tree))
-        reads_ab(args.dir, codes, args.pairs, args.seconds, args.reads, args.workers, args.spy)
+        reads_ab(
+            args.dir,
+            codes,
+            args.pairs,
+            args.seconds,
+            args.reads,
+            args.workers,
+            args.spy,
+            args.spy_target,
+        )
     elif args.cmd == "spy-buckets":
         spy_buckets(args.raw)
     elif args.cmd == "ed25519-pair":
