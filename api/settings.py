@@ -48,7 +48,12 @@ class Settings(BaseSettings):
         20_000, ge=1, description="Statements waiting in the sequencer before 503 responses."
     )
     verify_processes: int = Field(
-        2, ge=0, description="Signature-checking worker processes per server process."
+        0,
+        ge=0,
+        description="Signature-checking worker processes beside the sequencer, for large "
+        "batches; 0: its checker thread checks every batch itself (an Ed25519 check lets go "
+        "of the interpreter lock, so the writer commits meanwhile; docs/profile.md "
+        "section 10).",
     )
     sequencer_process: bool = Field(
         True,

@@ -202,11 +202,13 @@ class SignatureChecker:
     """Checks batches of signatures; starts worker processes on the first large batch.
 
     One caller at a time (the sequencer's checker thread, or verify's main thread).
-    Batches below ``inline_below`` are checked in the calling thread. The threshold is
-    low on purpose: a served ledger's batches are small (a few reads each), and an
-    Ed25519 check (~0.2 ms) done in the server's process holds its GIL, which the event
-    loop needs; a pipe round trip to a worker costs less. Counter reads over HTTP went
-    from 590 to 710 per second in process when the threshold came down from 64 to 8.
+    Batches below ``inline_below``, and every batch with ``processes`` under 2, are
+    checked in the calling thread. An Ed25519 check lets go of the interpreter lock
+    (`cryptography` 50 and later), so other threads run meanwhile, but the Python
+    around each check does not; the workers take that off this interpreter, for the
+    price of a pipe round trip per batch. A served ledger's sequencer (a process of its
+    own, small batches) checks inline: 6 % less CPU per counter read than with two
+    workers (docs/profile.md section 10.5); verify and bulk appends use the workers.
     """
 
     def __init__(self, processes: int | None = None, *, inline_below: int = 8) -> None:

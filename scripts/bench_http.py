@@ -161,7 +161,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def server_cpu_seconds(pid: int) -> tuple[float, float]:
-    """CPU seconds of the server process and of its live descendants (signature checkers)."""
+    """CPU seconds of the server process and of its live descendants (the sequencer's process
+    and its signature workers, if any)."""
     main = cpu_seconds(pid)
     children, todo, seen = 0.0, [pid], set()
     while todo:
@@ -540,8 +541,8 @@ def judge_client(
         per_read = med(r["server_cpu_cores"] / r["rate_per_s"] * 1000 for r in reads)
         notes.append(
             f"During the {name} read runs the server used {cores:.2f} cores ({main_cpu:.2f} in "
-            f"its main process, the rest in the sequencer's process and its signature "
-            f"checkers), {per_read:.1f} ms of CPU per read; the machine was "
+            f"its main process, the rest in the sequencer's process, which checks the "
+            f"signatures), {per_read:.2f} ms of CPU per read; the machine was "
             f"{med(r['machine_cpu_cores'] for r in reads):.2f} of {os.cpu_count()} cores busy; "
             f"the sequencer committed {med(r.get('sequencer_mean_batch', 0) for r in reads):.1f} "
             "entries per batch on average."
