@@ -18,17 +18,17 @@ benchmark does) and sends N pre-signed counter reads over 32 connections, printi
 rate; with ``--spy OUT`` the server is sampled by py-spy meanwhile (raw folded stacks).
 ``reads-ab`` compares code trees back to back (each a ``git archive`` of ``api`` and
 ``chainledger``, served with ``PYTHONPATH`` set to it and to a `THREAD_NAMES` directory):
-one ledger, then for each pair and
-each tree in turn a fresh server, wrk's hello run and read run (as `bench_http`'s, 32
-connections), printing each pair's rates, ratio, latency, the sequencer's mean batch, the
-WAL's size and the server's CPU per read in all, in its main process and in its event
-loop thread, then every thread of the server, of the sequencer's child and of the
-signature workers with its CPU and context switches per read (from /proc; the threads
-carry their Python names, `THREAD_NAMES`); with ``--spy OUT`` each read run is sampled by
-py-spy (``--threads``, raw, ``OUT-NAME-PAIR.raw``): the server's threads, with
-``--spy-target all`` its children's too, with ``main`` or ``child`` the server or the
-sequencer's child only while it holds the interpreter lock; ``spy-buckets`` sorts a
-server's raw file into what the event loop thread spends its samples on.
+one ledger, then for each pair and each tree in turn a fresh server, wrk's hello run and
+read run (as `bench_http`'s, 32 connections), printing each pair's rates, ratio, latency,
+the sequencer's mean batch, the WAL's size and the server's CPU per read in all, in its
+main process and in its event loop thread, then every thread of the server, of the
+sequencer's child and of the signature workers with its CPU and context switches per read
+(from /proc; the threads carry their Python names, `THREAD_NAMES`); with ``--spy OUT``
+each read run is sampled by py-spy (``--threads``, raw, ``OUT-NAME-PAIR.raw``): the
+server's threads, with ``--spy-target all`` its children's too, with ``main`` or
+``child`` the server or the sequencer's child only while it holds the interpreter lock;
+``spy-buckets`` sorts a server's raw file into what the event loop thread spends its
+samples on.
 """
 
 from __future__ import annotations
