@@ -28,6 +28,7 @@ import json
 import logging
 import queue
 import threading
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -59,7 +60,7 @@ from chainledger.statement import SignedStatement
 from chainledger.store.base import CheckpointRow, EntryRow, StateWriter, Store
 from chainledger.store.entry_codec import pack_statement
 
-__all__ = ["Sequencer"]
+__all__ = ["Sequencer", "Sequencing"]
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,40 @@ class _Appended:
     leaf: bytes
 
 
-class Sequencer:
+class Sequencing(ABC):
+    """What a sequencer offers its callers, in this process (`Sequencer`) or in a child
+    process of its own (`chainledger.sequencer_process.SequencerProcess`): `submit` and
+    `submit_async`, and waiting for them."""
+
+    @abstractmethod
+    def submit(
+        self,
+        statement: SignedStatement,
+        verified_key: bytes | None = None,
+        attachment: Any = None,
+    ) -> Future[Receipt]:
+        """A future of ``statement``'s receipt, resolved after its durable commit."""
+
+    @abstractmethod
+    def submit_async(
+        self,
+        statement: SignedStatement,
+        verified_key: bytes | None = None,
+        attachment: Any = None,
+    ) -> asyncio.Future[Receipt]:
+        """`submit` for a caller on the running event loop (in its thread)."""
+
+    def append(self, statement: SignedStatement, verified_key: bytes | None = None) -> Receipt:
+        """Submit and wait for the receipt (or the statement's error)."""
+        return self.submit(statement, verified_key).result()
+
+    async def append_async(
+        self, statement: SignedStatement, verified_key: bytes | None = None
+    ) -> Receipt:
+        return await self.submit_async(statement, verified_key)
+
+
+class Sequencer(Sequencing):
     """The single writer of one ledger in this process. Start it, submit, close it."""
 
     def __init__(
@@ -209,10 +243,6 @@ class Sequencer:
         except Exception:  # e.g. a database error: the writer will check them itself
             log.exception("signature pre-check failed; deferring to the writer")
 
-    def append(self, statement: SignedStatement, verified_key: bytes | None = None) -> Receipt:
-        """Submit and wait for the receipt (or the statement's error)."""
-        return self.submit(statement, verified_key).result()
-
     def submit_async(
         self,
         statement: SignedStatement,
@@ -222,11 +252,6 @@ class Sequencer:
         """`submit` for a caller on the running event loop (in its thread): a future of
         that loop."""
         return asyncio.wrap_future(self.submit(statement, verified_key, attachment))
-
-    async def append_async(
-        self, statement: SignedStatement, verified_key: bytes | None = None
-    ) -> Receipt:
-        return await self.submit_async(statement, verified_key)
 
     def queue_depth(self) -> int:
         """Statements submitted and not yet taken into a batch."""

@@ -44,6 +44,7 @@ from chainledger.location import Location
 from chainledger.proofs import InclusionProof
 from chainledger.receipt import Receipt
 from chainledger.rules import Rules
+from chainledger.sequencer import Sequencing
 from chainledger.sigcheck import _U32, _read_exactly
 from chainledger.statement import SignedStatement
 
@@ -175,7 +176,7 @@ class _Child:
                 pipe.close()
 
 
-class SequencerProcess:
+class SequencerProcess(Sequencing):
     """`Sequencer`'s interface over a sequencer in a child process (see the module)."""
 
     def __init__(self, spec: ChildSpec) -> None:
@@ -267,14 +268,6 @@ class SequencerProcess:
         except (OSError, ValueError):  # the child is gone: its reader fails the others
             return [self._pending.pop(ident)]
         return []
-
-    def append(self, statement: SignedStatement, verified_key: bytes | None = None) -> Receipt:
-        return self.submit(statement, verified_key).result()
-
-    async def append_async(
-        self, statement: SignedStatement, verified_key: bytes | None = None
-    ) -> Receipt:
-        return await self.submit_async(statement, verified_key)
 
     def close(self, timeout: float | None = None) -> None:
         """Stop accepting; the child drains what it was given and exits."""
