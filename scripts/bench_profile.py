@@ -129,13 +129,14 @@ def reads_ab(
         files.append(directory / f"reads-{i}.txt")
         files[-1].write_bytes(b"\n".join(stock) + b"\n")
 
+    def task_times(task: Path) -> tuple[float, float]:
+        """User and system CPU seconds of one thread (``/proc/PID/task/TID``)."""
+        stat = (task / "stat").read_text()
+        f = stat[stat.rindex(")") + 2 :].split()
+        return int(f[11]) / bench_http.TICK, int(f[12]) / bench_http.TICK
+
     def thread_cpu(pid: int) -> dict[int, float]:
-        out = {}
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            stat = (task / "stat").read_text()
-            f = stat[stat.rindex(")") + 2 :].split()
-            out[int(task.name)] = (int(f[11]) + int(f[12])) / bench_http.TICK
-        return out
+        return {int(t.name): sum(task_times(t)) for t in Path(f"/proc/{pid}/task").iterdir()}
 
     def sequencer_child(pid: int) -> int:
         for task in Path(f"/proc/{pid}/task").iterdir():
@@ -154,17 +155,16 @@ def reads_ab(
             p, role = todo.pop()
             try:
                 for task in Path(f"/proc/{p}/task").iterdir():
-                    stat = (task / "stat").read_text()
-                    f = stat[stat.rindex(")") + 2 :].split()
+                    user, system = task_times(task)
                     switches = sum(
                         int(line.split()[1])
                         for line in (task / "status").read_text().splitlines()
                         if "ctxt_switches" in line
                     )
-                    row = out.setdefault(f"{role}/{stat[stat.index('(') + 1 : stat.rindex(')')]}",
-                                         [0.0, 0.0, 0.0])  # fmt: skip
-                    row[0] += int(f[11]) / bench_http.TICK
-                    row[1] += int(f[12]) / bench_http.TICK
+                    comm = (task / "comm").read_text().strip()
+                    row = out.setdefault(f"{role}/{comm}", [0.0, 0.0, 0.0])
+                    row[0] += user
+                    row[1] += system
                     row[2] += switches
                     for c in (task / "children").read_text().split():
                         cmd = Path(f"/proc/{c}/cmdline").read_bytes()
