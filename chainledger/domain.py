@@ -333,7 +333,9 @@ class Domain:
         issue_entry = self.ledger.committed_entry(asset.seq)
         assert issue_entry is not None
         proof = (
-            self.ledger.committed_inclusion_proof(asset.seq, receipt.inclusion.tree_size)
+            self.ledger.committed_inclusion_proof(
+                asset.seq, receipt.inclusion.tree_size, along=receipt
+            )
             if with_proof
             else None
         )

@@ -5,8 +5,8 @@ any range of leaves ``MTH(D[lo:hi])`` (RFC 9162 section 2.1.1: it depends on tho
 leaves only). A counter read answers with its asset's issue entry and that entry's
 inclusion proof in the read's own tree; reads of the same assets share the issue
 entries, and proofs in trees a few entries apart share all their ranges but the few
-on the right edge. So this process keeps both, bounded, and asks the store only for
-what it has not seen.
+on the right edge, which the read's own receipt proves (`Ledger.committed_inclusion_proof`).
+So this process keeps both, bounded, and asks the store only for what it has not seen.
 
 Only for data the caller knows is committed (a receipt's tree size, an entry the
 sequencer has appended): nothing here checks that. `chainledger.verify`, the audit
@@ -63,10 +63,20 @@ class ImmutableCache:
                     _trim(self._entries, self.entries_capacity)
         return data
 
-    def range_hashes(self, ranges: list[Range], fetch: NodeFetch) -> tuple[bytes, ...]:
+    def range_hashes(
+        self,
+        ranges: list[Range],
+        fetch: NodeFetch,
+        learn: Callable[[], Iterable[tuple[Range, bytes]]] | None = None,
+    ) -> tuple[bytes, ...]:
         """``MTH(D[lo:hi])`` of each committed range: the ones not remembered are hashed
         from the stored nodes ``fetch`` returns for them, in one call (`LedgerCorrupt`
-        if one is missing, as `chainledger.proofs.range_hashes`)."""
+        if one is missing, as `chainledger.proofs.range_hashes`).
+
+        ``learn``, if given, is asked first when some are not remembered: the committed
+        ranges and hashes it knows without the store (say, what a receipt in the same
+        tree proves, `chainledger.merkle.proven_ranges`) are remembered, and only what
+        it did not know is fetched."""
         known, got, missing = self._ranges, {}, []
         for r in ranges:
             h = known.get(r)
@@ -74,6 +84,19 @@ class ImmutableCache:
                 missing.append(r)
             else:
                 got[r] = h
+        if missing and learn is not None:
+            taught = dict(learn())
+            with self._lock:
+                known.update(taught)
+                _trim(known, self.ranges_capacity)
+            unknown = []
+            for r in missing:
+                h = taught.get(r)
+                if h is None:
+                    unknown.append(r)
+                else:
+                    got[r] = h
+            missing = unknown
         if missing:
             hashes = range_hashes(fetch(range_node_keys(missing)), missing, self.suite)
             fresh = dict(zip(missing, hashes, strict=True))

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,13 @@ from chainledger.errors import (
 )
 from chainledger.immutable_cache import ImmutableCache
 from chainledger.location import Location, key_path
-from chainledger.merkle import consistency_ranges, inclusion_ranges, range_node_keys
+from chainledger.merkle import (
+    Range,
+    consistency_ranges,
+    inclusion_ranges,
+    proven_ranges,
+    range_node_keys,
+)
 from chainledger.note import (
     ALG_ED25519,
     MAX_SIGNATURES,
@@ -521,14 +528,28 @@ class Ledger:
         n = self._tree_size(size)
         return InclusionProof(index, n, self._hashes(inclusion_ranges(index, n)))
 
-    def committed_inclusion_proof(self, index: int, size: int) -> InclusionProof:
+    def committed_inclusion_proof(
+        self, index: int, size: int, along: Receipt | None = None
+    ) -> InclusionProof:
         """`inclusion_proof` in a tree this process knows is committed (a receipt's), for
         the read path: the size is not re-checked against the latest checkpoint, and the
-        range hashes come from `immutable` where it has them (only the new ones on the
-        right edge are read)."""
+        range hashes come from `immutable` where it has them.
+
+        What it does not have are the ranges on the tree's right edge, new with every
+        batch. ``along``, a receipt in the same tree (the read's own, whose proof the
+        sequencer computed from its frontier), gives them without the store: an older
+        leaf's path in that tree leaves the perfect subtrees it remembers only through a
+        range ``[x, size)`` that holds the receipt's leaf or is a range of its proof.
+        They are hashed once per tree (`chainledger.merkle.proven_ranges`); what is
+        still missing is read."""
         ranges = inclusion_ranges(index, size)
+        learn = None
+        if along is not None and along.inclusion.tree_size == size:
+            learn = partial(_right_edge, along, self.suite)
         # Where to read is decided only on a miss (with a replica, that is a query).
-        hashes = self.immutable.range_hashes(ranges, lambda keys: self.reader(size).nodes(keys))
+        hashes = self.immutable.range_hashes(
+            ranges, lambda keys: self.reader(size).nodes(keys), learn
+        )
         return InclusionProof(index, size, hashes)
 
     def committed_entry(self, seq: int) -> bytes | None:
@@ -545,3 +566,11 @@ class Ledger:
         """MTH of the first ``size`` entries, from stored nodes (O(log n) rows)."""
         n = self._tree_size(size)
         return self._hashes([(0, n)])[0]
+
+
+def _right_edge(receipt: Receipt, suite: HashSuite) -> list[tuple[Range, bytes]]:
+    """The ranges ``[x, size)`` of ``receipt``'s tree whose hashes its proof gives (see
+    `Ledger.committed_inclusion_proof`): the ones no other receipt's tree shares."""
+    p = receipt.inclusion
+    proven = proven_ranges(p.leaf_index, p.tree_size, receipt.leaf_hash, p.hashes, suite=suite)
+    return [(r, h) for r, h in proven if r[1] == p.tree_size]

@@ -37,6 +37,7 @@ __all__ = [
     "inclusion_ranges",
     "leaf_hash",
     "node_hash",
+    "proven_ranges",
     "range_hash",
     "range_node_keys",
     "root",
@@ -137,6 +138,33 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
             out.append((lo, mid))
             lo = mid
     out.reverse()
+    return out
+
+
+def proven_ranges(
+    index: int, size: int, leaf: bytes, proof: Sequence[bytes], *, suite: HashSuite = _SHA256
+) -> list[tuple[Range, bytes]]:
+    """Every range of leaves whose hash MTH(D[lo:hi]) leaf ``index``'s hash and its
+    inclusion ``proof`` in a tree of ``size`` (RFC 9162 section 2.1.3.1's PATH, leaf
+    first) give: the proof's own ranges (`inclusion_ranges`), the leaf's, and the
+    ranges whose hashes `verify_inclusion` computes on its way up, the leaf's parent to
+    the whole tree ``(0, size)``.
+
+    Nothing is verified: the hashes are only as right as the proof. Raises
+    `ProofLengthError` (or `MalformedHash`) if the proof is not one for ``index`` and
+    ``size``.
+    """
+    siblings = inclusion_ranges(index, size)
+    _check_proof(proof, len(siblings))
+    lo, hi, acc = index, index + 1, bytes(leaf)
+    out: list[tuple[Range, bytes]] = list(zip(siblings, proof, strict=True))
+    out.append(((lo, hi), acc))
+    for (slo, shi), h in zip(siblings, proof, strict=True):
+        if slo == hi:  # the sibling is on the right
+            acc, hi = suite.node(acc, h), shi
+        else:
+            acc, lo = suite.node(h, acc), slo
+        out.append(((lo, hi), acc))
     return out
 
 

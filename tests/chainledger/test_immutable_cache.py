@@ -18,6 +18,8 @@ from chainledger.errors import LedgerCorrupt
 from chainledger.immutable_cache import ImmutableCache
 from chainledger.ledger import Ledger
 from chainledger.merkle import NodeKey
+from chainledger.proofs import InclusionProof
+from chainledger.receipt import Receipt
 
 SHA256 = SUITES["sha256"]
 
@@ -171,3 +173,48 @@ def test_the_ledgers_committed_proofs_and_entries_are_its_stored_ones(ledger: Le
     for seq in range(size):
         assert ledger.committed_entry(seq) == ledger.store.entry(seq)
     assert ledger.committed_entry(size) is None
+
+
+def test_a_receipt_in_the_same_tree_gives_the_right_edge(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Older leaves' proofs in each new tree, as counter reads answer with their assets'
+    # issue entries: the read's own receipt proves the tree's new right edge, and each
+    # complete subtree on those paths was remembered when it was that edge, so nothing
+    # is read. (A complete subtree no proof needed while it was the edge is read once.)
+    fetched: list[int] = []
+    reader = ledger.reader
+
+    def counting_reader(size: int | None = None, wait: float = 0.0) -> object:
+        fetched.append(size or 0)
+        return reader(size, wait)
+
+    def committed(index: int, size: int, along: Receipt | None) -> InclusionProof:
+        monkeypatch.setattr(ledger, "reader", counting_reader)
+        try:
+            return ledger.committed_inclusion_proof(index, size, along=along)
+        finally:
+            monkeypatch.setattr(ledger, "reader", reader)
+
+    for i in range(70):
+        receipt = ledger.append(ledger.platform_statement("note", text=str(i)))
+        size = receipt.inclusion.tree_size
+        for index in (0, 5, size - 1) if size > 5 else (0, size - 1):
+            assert committed(index, size, receipt) == ledger.inclusion_proof(index, size)
+    # Once: the genesis leaf (the tree of size 1 had no receipt), for leaf 1's proof.
+    assert fetched == [2]
+    fetched.clear()
+    # without it, each new tree's right edge is read from the store
+    receipt = ledger.append(ledger.platform_statement("note", text="last"))
+    size = receipt.inclusion.tree_size
+    assert committed(0, size, None) == ledger.inclusion_proof(0, size)
+    assert fetched == [size]
+
+
+def test_a_receipt_of_another_tree_teaches_nothing(ledger: Ledger) -> None:
+    first = ledger.append(ledger.platform_statement("note", text="a"))
+    ledger.append(ledger.platform_statement("note", text="b"))
+    size = ledger.size()
+    assert first.inclusion.tree_size != size
+    proof = ledger.committed_inclusion_proof(0, size, along=first)
+    assert proof == ledger.inclusion_proof(0, size)

@@ -505,6 +505,56 @@ def test_range_hash_equals_oracle_mth_for_proof_ranges() -> None:
             assert (index + 1) << level <= hi
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, MAX_ORACLE), st.data())
+def test_proven_ranges_are_the_oracles_hashes(n: int, data: st.DataObject) -> None:
+    i = data.draw(st.integers(0, n - 1))
+    proof = ORACLE.path(i, DATA[:n])
+    proven = merkle.proven_ranges(i, n, LEAVES[i], proof)
+    siblings = merkle.inclusion_ranges(i, n)
+    # the proof's own ranges first, then every range holding the leaf, from the leaf's
+    # own up to the whole tree
+    assert [r for r, _ in proven[: len(siblings)]] == siblings
+    enclosing = [r for r, _ in proven[len(siblings) :]]
+    assert len(enclosing) == len(siblings) + 1
+    assert all(lo <= i < hi for lo, hi in enclosing)
+    assert enclosing == sorted(enclosing, key=lambda r: r[1] - r[0])
+    assert enclosing[0] == (i, i + 1)
+    assert enclosing[-1] == (0, n)
+    for (lo, hi), h in proven:
+        assert h == ORACLE.mth(DATA[lo:hi]), (lo, hi)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2, 10**9), st.data())
+def test_an_older_leafs_path_leaves_perfect_subtrees_only_through_proven_ranges(
+    n: int, data: st.DataObject
+) -> None:
+    # What `Ledger.committed_inclusion_proof` relies on: for any leaf before a receipt's,
+    # every range of its path that is not a complete subtree ends at the tree's size and
+    # is one whose hash the receipt's proof gives.
+    newer = data.draw(st.integers(1, n - 1))
+    older = data.draw(st.integers(0, newer - 1))
+    proof = [bytes(32)] * len(merkle.inclusion_ranges(newer, n))
+    proven = {r for r, _ in merkle.proven_ranges(newer, n, bytes(32), proof)}
+    for lo, hi in merkle.inclusion_ranges(older, n):
+        width = hi - lo
+        if width & (width - 1) == 0 and lo % width == 0:
+            continue  # a complete subtree: the same in every later tree
+        assert hi == n
+        assert (lo, hi) in proven
+
+
+def test_proven_ranges_refuse_a_proof_of_the_wrong_shape() -> None:
+    proof = ORACLE.path(3, DATA[:10])
+    with pytest.raises(ProofLengthError):
+        merkle.proven_ranges(3, 10, LEAVES[3], proof[:-1])
+    with pytest.raises(ProofLengthError):
+        merkle.proven_ranges(3, 20, LEAVES[3], proof)
+    with pytest.raises(MalformedHash):
+        merkle.proven_ranges(3, 10, LEAVES[3], [*proof[:-1], b"short"])
+
+
 def test_range_hash_of_empty_range_is_empty_root_without_reading_nodes() -> None:
     def node(level: int, index: int) -> bytes:
         raise AssertionError(f"read node {(level, index)} for an empty range")
