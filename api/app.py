@@ -45,7 +45,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        server = Server.open(settings, metrics, clock)
+        server = Server.open(settings, metrics, clock, serving=serving)
         app.state.server = server
         try:
             with settled_heap() if serving else nullcontext():

@@ -45,6 +45,7 @@ def serve(db: Location, host: str, port: int, workers: int, replica: str | None)
         os.environ["CHAINLEDGER_KEYS"] = str(db.keys.resolve())
     if replica is not None:
         os.environ["CHAINLEDGER_REPLICA"] = replica
+    os.environ["CHAINLEDGER_WORKERS"] = str(workers)
     uvicorn.run(
         "api.app:app_from_env",
         factory=True,

@@ -6,6 +6,7 @@ every queued statement is committed or refused before the process exits).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,10 @@ from api.settings import Settings
 from chainledger.clock import Clock, system_clock
 from chainledger.domain import Domain
 from chainledger.location import Location
+from chainledger.placement import allowed_cpus, run_on, split_cpus
 from chainledger.store.nonces import NonceStore, SqliteNonceStore
+
+log = logging.getLogger("chainledger.api")
 
 
 def open_nonces(where: Location) -> NonceStore:
@@ -43,10 +47,28 @@ class Server:
     _stats_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def open(cls, settings: Settings, metrics: Metrics, clock: Clock = system_clock) -> Server:
+    def open(
+        cls,
+        settings: Settings,
+        metrics: Metrics,
+        clock: Clock = system_clock,
+        *,
+        serving: bool = False,
+    ) -> Server:
+        """The ledger of ``settings``, opened for this app. ``serving``: this process is a
+        server (`api.app.create_app`), whose event loop thread this is; with the sequencer
+        in a child process, they may be kept on CPUs of their own (`Settings.cpu_split`)."""
         where = Location.of(settings.db, settings.keys)
         if not where.exists():
             raise FileNotFoundError(f"no ledger at {where} (run `chainledger init`)")
+        own_process = settings.sequencer_process and clock is system_clock
+        split = None
+        if serving and own_process and settings.cpu_split and settings.workers == 1:
+            split = split_cpus(allowed_cpus())
+        if split is not None and run_on(split[0]):
+            log.info("event loop on CPUs %s, sequencer on %s", sorted(split[0]), sorted(split[1]))
+        else:
+            split = None
         domain = Domain.open(
             where,
             clock=clock,
@@ -54,7 +76,8 @@ class Server:
             max_queue=settings.max_queue,
             verify_processes=settings.verify_processes,
             replica=settings.replica,
-            own_process=settings.sequencer_process and clock is system_clock,
+            own_process=own_process,
+            sequencer_cpus=split[1] if split is not None else None,
         )
         try:
             nonces = open_nonces(where)

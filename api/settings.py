@@ -61,6 +61,19 @@ class Settings(BaseSettings):
         "so that this process's interpreter lock serves requests only (docs/profile.md "
         "section 9). Not with a fixed test clock, which cannot cross processes.",
     )
+    cpu_split: bool = Field(
+        True,
+        description="With the sequencer in a child process and one server process: keep "
+        "this process on the lower half of the CPUs it may use and the sequencer on the "
+        "upper half, so that neither is moved between CPUs as they wake each other (Linux, "
+        "two CPUs or more; docs/profile.md section 12).",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Server processes on this ledger (set by `chainledger serve --workers`); "
+        "the CPU split is for one: several would all take the same halves.",
+    )
     page_limit: int = Field(1000, ge=1, description="Most rows one history or audit page returns.")
     access_log: bool = Field(True, description="Write one structured access-log line per request.")
     hello_endpoint: bool = Field(

@@ -129,6 +129,7 @@ class Ledger:
         verify_processes: int | None = None,
         replica: Store | None = None,
         own_process: tuple[Location, Callable[[], Rules]] | None = None,
+        sequencer_cpus: frozenset[int] | None = None,
     ) -> None:
         """``replica``: a read replica of ``store`` (a PostgreSQL hot standby) that serves
         proofs, entries and audit queries once it has caught up with what they need
@@ -136,7 +137,7 @@ class Ledger:
         ``own_process``: the sequencer runs in a child process
         (`chainledger.sequencer_process`) that opens the ledger at this location with the
         rules this picklable factory makes (those of ``rules``); the system clock and
-        randomness there."""
+        randomness there; on ``sequencer_cpus`` if given (`chainledger.placement`)."""
         self.store = store
         self.replica = replica
         self.genesis = genesis
@@ -151,6 +152,7 @@ class Ledger:
         self._signer = Signer(genesis.origin, key) if key is not None else None
         self._sequencer: Sequencer | SequencerProcess | None = None
         self._own_process = own_process
+        self._sequencer_cpus = sequencer_cpus
         self._lock = threading.Lock()
         #: Committed entries and range hashes this process has read (`committed_entry`,
         #: `committed_inclusion_proof`): never changed by an append-only ledger.
@@ -308,7 +310,7 @@ class Ledger:
                     where, rules = self._own_process
                     self._sequencer = SequencerProcess(
                         ChildSpec(where, rules, self.skew, self.max_batch, self.max_queue,
-                                  self.verify_processes)
+                                  self.verify_processes, self._sequencer_cpus)
                     )  # fmt: skip
                     return self._sequencer
                 self._sequencer = Sequencer(

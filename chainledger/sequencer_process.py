@@ -41,6 +41,7 @@ from typing import IO, Any
 from chainledger.child_process import python_command
 from chainledger.errors import ChainledgerError, Overloaded, StoreUnavailable
 from chainledger.location import Location
+from chainledger.placement import run_on
 from chainledger.proofs import InclusionProof
 from chainledger.receipt import Receipt
 from chainledger.rules import Rules
@@ -60,7 +61,8 @@ _Waiting = Future[Receipt] | tuple[asyncio.AbstractEventLoop, asyncio.Future[Rec
 @dataclass(frozen=True)
 class ChildSpec:
     """What the child needs to open the same ledger: ``rules`` is a picklable factory
-    (a module-level function) of the rules the parent's ledger uses."""
+    (a module-level function) of the rules the parent's ledger uses; ``cpus``, the CPUs
+    it keeps to (`chainledger.placement`; None: wherever the parent may run)."""
 
     where: Location
     rules: Callable[[], Rules]
@@ -68,6 +70,7 @@ class ChildSpec:
     max_batch: int
     max_queue: int
     verify_processes: int | None
+    cpus: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -374,6 +377,8 @@ def serve_child() -> None:
     outbox = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not corrupt a frame
     spec: ChildSpec = _read_frame(inbox)
+    if spec.cpus is not None:
+        run_on(spec.cpus)  # before any thread starts: they inherit it
     from chainledger.ledger import Ledger  # here: the ledger module imports this one
 
     try:
