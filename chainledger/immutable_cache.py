@@ -77,34 +77,37 @@ class ImmutableCache:
         ranges and hashes it knows without the store (say, what a receipt in the same
         tree proves, `chainledger.merkle.proven_ranges`) are remembered, and only what
         it did not know is fetched."""
-        known, got, missing = self._ranges, {}, []
-        for r in ranges:
-            h = known.get(r)
-            if h is None:
-                missing.append(r)
-            else:
-                got[r] = h
+        got: dict[Range, bytes] = {}
+        missing = _take(ranges, self._ranges, got)
         if missing and learn is not None:
             taught = dict(learn())
-            with self._lock:
-                known.update(taught)
-                _trim(known, self.ranges_capacity)
-            unknown = []
-            for r in missing:
-                h = taught.get(r)
-                if h is None:
-                    unknown.append(r)
-                else:
-                    got[r] = h
-            missing = unknown
+            self._remember(taught)
+            missing = _take(missing, taught, got)
         if missing:
             hashes = range_hashes(fetch(range_node_keys(missing)), missing, self.suite)
             fresh = dict(zip(missing, hashes, strict=True))
             got.update(fresh)
-            with self._lock:
-                known.update(fresh)
-                _trim(known, self.ranges_capacity)
+            self._remember(fresh)
         return tuple([got[r] for r in ranges])
+
+    def _remember(self, hashes: Mapping[Range, bytes]) -> None:
+        with self._lock:
+            self._ranges.update(hashes)
+            _trim(self._ranges, self.ranges_capacity)
+
+
+def _take(
+    ranges: Iterable[Range], source: Mapping[Range, bytes], got: dict[Range, bytes]
+) -> list[Range]:
+    """Put into ``got`` each of ``ranges`` that ``source`` has; return the others."""
+    missing = []
+    for r in ranges:
+        h = source.get(r)
+        if h is None:
+            missing.append(r)
+        else:
+            got[r] = h
+    return missing
 
 
 def _trim(items: dict[K, bytes], capacity: int) -> None:
